@@ -1,0 +1,301 @@
+//! The event loop: pop the earliest event, advance time, dispatch, apply the handler's effects,
+//! repeat until a stop condition. Single-threaded; event order is total `(time, seq)`.
+
+use rand::RngExt;
+use std::collections::HashMap;
+
+use crate::cpu::Cpus;
+use crate::digest::Digest;
+use crate::disk::{DiskOp, Disks};
+use crate::faults::{FaultEvent, Faults};
+use crate::network::{MsgId, NetEvent, Network, Scheduler};
+use crate::protocol::{Context, Effect, Effects, Message, Protocol, TimerId};
+use crate::queue::{EventKey, EventQueue};
+use crate::rng::{NodeStreams, Purpose};
+use crate::slab::Slab;
+use crate::stats::{NodeCounters, RunStats, StopReason};
+use crate::time::SimTime;
+use crate::topology::{NodeId, Topology};
+use crate::world::World;
+
+/// When a run must stop even if the protocol is not done.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Events after this simulated time are not run.
+    pub time: Option<SimTime>,
+    /// At most this many events are dispatched; running out is reported as
+    /// [`StopReason::EventBudget`].
+    pub events: Option<u64>,
+}
+
+enum Event<P: Protocol> {
+    Start(NodeId),
+    Net(NetEvent),
+    Deliver(MsgId),
+    Timer { node: NodeId, id: TimerId, incarnation: u32, timer: P::Timer },
+    Cpu { node: NodeId, incarnation: u32, job: P::Job },
+    Disk { node: NodeId, incarnation: u32, job: P::Job },
+    Fault(FaultEvent),
+}
+
+/// Digest codes of event kinds: part of the determinism contract, never renumber.
+mod kind {
+    pub const START: u8 = 0;
+    pub const DELIVER: u8 = 1;
+    pub const ARRIVE: u8 = 2;
+    pub const FLOW_DONE: u8 = 3;
+    pub const TIMER: u8 = 4;
+    pub const CPU: u8 = 5;
+    pub const DISK: u8 = 6;
+    pub const CRASH: u8 = 7;
+    pub const RECOVER: u8 = 8;
+    pub const PARTITION_START: u8 = 9;
+    pub const PARTITION_END: u8 = 10;
+}
+
+struct InFlight<M> {
+    from: NodeId,
+    to: NodeId,
+    bytes: u64,
+    lost: bool,
+    msg: M,
+}
+
+struct QueueScheduler<'q, P: Protocol> {
+    queue: &'q mut EventQueue<Event<P>>,
+}
+
+impl<P: Protocol> Scheduler for QueueScheduler<'_, P> {
+    fn schedule_net(&mut self, at: SimTime, event: NetEvent) -> EventKey {
+        self.queue.push(at, Event::Net(event))
+    }
+    fn cancel_net(&mut self, key: EventKey) {
+        self.queue.cancel(key);
+    }
+    fn schedule_delivery(&mut self, at: SimTime, msg: MsgId) {
+        self.queue.push(at, Event::Deliver(msg));
+    }
+}
+
+/// A simulation of protocol `P` over a [`World`].
+pub struct Simulation<P: Protocol> {
+    protocol: P,
+    topology: Topology,
+    network: Network,
+    cpus: Cpus,
+    disks: Disks,
+    faults: Faults,
+    queue: EventQueue<Event<P>>,
+    messages: Slab<InFlight<P::Msg>>,
+    timers: HashMap<TimerId, EventKey>,
+    effects: Effects<P>,
+    protocol_streams: NodeStreams,
+    loss_streams: NodeStreams,
+    counters: Vec<NodeCounters>,
+    limits: Limits,
+    digest: Digest,
+    events: u64,
+    now: SimTime,
+}
+
+impl<P: Protocol> Simulation<P> {
+    /// Prepares a run: fault changes are scheduled first, then every node's start, so a node
+    /// crashed at time zero never starts.
+    pub fn new(protocol: P, world: World, seed: u64, limits: Limits) -> Self {
+        let nodes = world.topology.nodes() as usize;
+        let mut queue = EventQueue::new();
+        for (time, fault) in world.fault_schedule {
+            queue.push(time, Event::Fault(fault));
+        }
+        for node in 0..nodes as NodeId {
+            queue.push(SimTime::ZERO, Event::Start(node));
+        }
+        Simulation {
+            protocol,
+            topology: world.topology,
+            network: world.network,
+            cpus: world.cpus,
+            disks: world.disks,
+            faults: world.faults,
+            queue,
+            messages: Slab::default(),
+            timers: HashMap::new(),
+            effects: Effects::default(),
+            protocol_streams: NodeStreams::new(seed, Purpose::Protocol, nodes),
+            loss_streams: NodeStreams::new(seed, Purpose::Loss, nodes),
+            counters: vec![NodeCounters::default(); nodes],
+            limits,
+            digest: Digest::default(),
+            events: 0,
+            now: SimTime::ZERO,
+        }
+    }
+
+    /// Runs to a stop condition and returns the protocol (for its metrics) and the engine stats.
+    pub fn run(mut self) -> (P, RunStats) {
+        let stop = loop {
+            if self.limits.events.is_some_and(|budget| self.events >= budget) {
+                break if self.queue.is_empty() { StopReason::Quiescent } else { StopReason::EventBudget };
+            }
+            let Some((time, event)) = self.queue.pop() else {
+                break StopReason::Quiescent;
+            };
+            if let Some(limit) = self.limits.time
+                && time > limit
+            {
+                self.now = limit;
+                break StopReason::TimeLimit;
+            }
+            self.now = time;
+            self.events += 1;
+            self.dispatch(event);
+            if self.effects.finished() {
+                break StopReason::Finished;
+            }
+        };
+        let mut nodes = self.counters;
+        for (i, c) in nodes.iter_mut().enumerate() {
+            c.cpu_busy_ns = self.cpus.busy_ns(i);
+            c.disk_busy_ns = self.disks.busy_ns(i);
+        }
+        let stats = RunStats { stop, end_time: self.now, events: self.events, digest: self.digest.value(), nodes };
+        (self.protocol, stats)
+    }
+
+    fn dispatch(&mut self, event: Event<P>) {
+        let now = self.now.0;
+        match event {
+            Event::Start(node) => {
+                self.digest.fold(now, kind::START, node);
+                if self.faults.is_alive(node) {
+                    self.call(node, |p, ctx| p.on_start(node, ctx));
+                }
+            }
+            Event::Net(net) => {
+                let code = match net {
+                    NetEvent::Arrive(_) => kind::ARRIVE,
+                    NetEvent::FlowDone(_) => kind::FLOW_DONE,
+                };
+                self.digest.fold(now, code, self.network.event_node(net));
+                self.network.handle(self.now, net, &mut QueueScheduler { queue: &mut self.queue });
+            }
+            Event::Deliver(id) => self.deliver(id),
+            Event::Timer { node, id, incarnation, timer } => {
+                self.digest.fold(now, kind::TIMER, node);
+                self.timers.remove(&id);
+                if self.is_current(node, incarnation) {
+                    self.call(node, |p, ctx| p.on_timer(node, timer, ctx));
+                }
+            }
+            Event::Cpu { node, incarnation, job } => {
+                self.digest.fold(now, kind::CPU, node);
+                if self.is_current(node, incarnation) {
+                    self.call(node, |p, ctx| p.on_cpu_done(node, job, ctx));
+                }
+            }
+            Event::Disk { node, incarnation, job } => {
+                self.digest.fold(now, kind::DISK, node);
+                if self.is_current(node, incarnation) {
+                    self.call(node, |p, ctx| p.on_disk_done(node, job, ctx));
+                }
+            }
+            Event::Fault(fault) => self.apply_fault(fault),
+        }
+    }
+
+    fn apply_fault(&mut self, fault: FaultEvent) {
+        let now = self.now.0;
+        self.faults.apply(fault);
+        match fault {
+            FaultEvent::Crash(node) => {
+                self.digest.fold(now, kind::CRASH, node);
+                self.protocol.on_crash(node);
+            }
+            FaultEvent::Recover(node) => {
+                self.digest.fold(now, kind::RECOVER, node);
+                self.call(node, |p, ctx| p.on_recover(node, ctx));
+            }
+            FaultEvent::PartitionStart(i) => self.digest.fold(now, kind::PARTITION_START, u32::from(i)),
+            FaultEvent::PartitionEnd(i) => self.digest.fold(now, kind::PARTITION_END, u32::from(i)),
+        }
+    }
+
+    /// Work scheduled before a crash is void after it, even if the node has recovered since.
+    fn is_current(&self, node: NodeId, incarnation: u32) -> bool {
+        self.faults.is_alive(node) && self.faults.incarnation(node) == incarnation
+    }
+
+    fn deliver(&mut self, id: MsgId) {
+        let InFlight { from, to, bytes, lost, msg } = self.messages.remove(id);
+        self.digest.fold(self.now.0, kind::DELIVER, to);
+        if lost || !self.faults.is_alive(to) || self.faults.is_cut(from, to) {
+            self.counters[to as usize].messages_dropped += 1;
+            return;
+        }
+        let counters = &mut self.counters[to as usize];
+        counters.bytes_received += bytes;
+        counters.messages_received += 1;
+        self.call(to, |p, ctx| p.on_message(to, from, msg, ctx));
+    }
+
+    /// Runs one handler of `node` and applies the effects it recorded.
+    fn call(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Context<'_, P>)) {
+        let rng = self.protocol_streams.get(node as usize);
+        let mut ctx = Context::new(self.now, node, &self.topology, rng, &mut self.effects);
+        handler(&mut self.protocol, &mut ctx);
+        let mut effects = std::mem::take(self.effects.buffer());
+        for effect in effects.drain(..) {
+            self.apply(node, effect);
+        }
+        *self.effects.buffer() = effects;
+    }
+
+    fn apply(&mut self, node: NodeId, effect: Effect<P>) {
+        let incarnation = self.faults.incarnation(node);
+        match effect {
+            Effect::Send { to, msg } => self.send(node, to, msg),
+            Effect::SetTimer { id, after, timer } => {
+                let key = self.queue.push(self.now + after, Event::Timer { node, id, incarnation, timer });
+                self.timers.insert(id, key);
+            }
+            Effect::CancelTimer(id) => {
+                if let Some(key) = self.timers.remove(&id) {
+                    self.queue.cancel(key);
+                }
+            }
+            Effect::Cpu { duration, job } => {
+                let done = self.cpus.submit(node as usize, self.now, duration);
+                self.queue.push(done, Event::Cpu { node, incarnation, job });
+            }
+            Effect::DiskRead { bytes, job } => self.disk(node, DiskOp::Read, bytes, job),
+            Effect::DiskWrite { bytes, job } => self.disk(node, DiskOp::Write, bytes, job),
+        }
+    }
+
+    fn disk(&mut self, node: NodeId, op: DiskOp, bytes: u64, job: P::Job) {
+        let done = self.disks.submit(node as usize, self.now, op, bytes);
+        let incarnation = self.faults.incarnation(node);
+        self.queue.push(done, Event::Disk { node, incarnation, job });
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        let bytes = msg.wire_bytes();
+        let sender = &mut self.counters[from as usize];
+        sender.bytes_sent += bytes;
+        sender.messages_sent += 1;
+        if from == to {
+            let id = self.messages.insert(InFlight { from, to, bytes, lost: false, msg });
+            self.queue.push(self.now, Event::Deliver(id));
+            return;
+        }
+        if self.faults.is_cut(from, to) {
+            // The connection is down: nothing enters the network.
+            self.counters[to as usize].messages_dropped += 1;
+            return;
+        }
+        let p = self.faults.loss_probability(from, to);
+        let lost = p > 0.0 && self.loss_streams.get(from as usize).random_bool(p);
+        let id = self.messages.insert(InFlight { from, to, bytes, lost, msg });
+        self.network.send(self.now, from, to, bytes, id, &mut QueueScheduler { queue: &mut self.queue });
+    }
+}

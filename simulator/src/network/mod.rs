@@ -1,0 +1,128 @@
+//! The network model. A message of S bytes from `a` to `b` sent at `t` uses `a`'s uplink, travels
+//! the link latency L (drawn per message), uses `b`'s downlink and is then delivered. Transfers are
+//! pipelined: without contention the message is delivered at exactly
+//! `t + S·8 / min(U_a, D_b) + L`, the bottleneck serialising the message once.
+//!
+//! How concurrent transfers share a link is the [`Contention`] policy: [`fifo`] serves one transfer
+//! at a time per link, [`fair_share`] splits capacity equally between concurrent transfers.
+
+mod fair_share;
+mod fifo;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::Contention;
+use crate::latency::LatencyModel;
+use crate::queue::EventKey;
+use crate::rng::{NodeStreams, Purpose};
+use crate::time::{SimDuration, SimTime};
+use crate::topology::NodeId;
+use crate::units::Bandwidth;
+
+use fair_share::FairShareLinks;
+use fifo::FifoLinks;
+
+/// Index of an in-flight message in the engine's message store.
+pub type MsgId = u32;
+
+/// Network-internal progress events.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    /// Fifo: the first bit of a transfer reaches the receiver's downlink.
+    Arrive(u32),
+    /// FairShare: a transfer has pushed its last bit.
+    FlowDone(u32),
+}
+
+/// What the network needs from the engine: a way to schedule its own events and deliveries.
+pub trait Scheduler {
+    /// Schedules a network-internal event.
+    fn schedule_net(&mut self, at: SimTime, event: NetEvent) -> EventKey;
+    /// Cancels a network-internal event scheduled earlier.
+    fn cancel_net(&mut self, key: EventKey);
+    /// Schedules delivery of message `msg` to its receiver's handler.
+    fn schedule_delivery(&mut self, at: SimTime, msg: MsgId);
+}
+
+/// Capacities of every node's access links.
+#[derive(Clone, Debug)]
+pub struct LinkCapacities {
+    /// Uplink capacity per node.
+    pub upload: Vec<Bandwidth>,
+    /// Downlink capacity per node.
+    pub download: Vec<Bandwidth>,
+}
+
+enum Links {
+    Fifo(FifoLinks),
+    FairShare(FairShareLinks),
+}
+
+/// The state of every link in the network.
+pub struct Network {
+    capacities: LinkCapacities,
+    latency: LatencyModel,
+    latency_streams: NodeStreams,
+    links: Links,
+}
+
+impl Network {
+    /// A network with idle links.
+    pub fn new(capacities: LinkCapacities, contention: Contention, latency: LatencyModel, seed: u64) -> Self {
+        let nodes = capacities.upload.len();
+        let links = match contention {
+            Contention::Fifo => Links::Fifo(FifoLinks::new(nodes)),
+            Contention::FairShare => Links::FairShare(FairShareLinks::new(nodes)),
+        };
+        Network { capacities, latency, latency_streams: NodeStreams::new(seed, Purpose::Latency, nodes), links }
+    }
+
+    /// Draws the latency of one message; each sender has its own stream.
+    pub fn sample_latency(&mut self, from: NodeId, to: NodeId) -> SimDuration {
+        let rng: &mut ChaCha8Rng = self.latency_streams.get(from as usize);
+        self.latency.sample(from, to, rng)
+    }
+
+    /// The latency model (for region assignments in results).
+    pub fn latency_model(&self) -> &LatencyModel {
+        &self.latency
+    }
+
+    /// Starts moving `bytes` for message `msg` from `from` to `to`.
+    pub fn send(&mut self, now: SimTime, from: NodeId, to: NodeId, bytes: u64, msg: MsgId, sched: &mut impl Scheduler) {
+        let latency = self.sample_latency(from, to);
+        let transfer = Transfer { msg, from, to, bytes, latency };
+        match &mut self.links {
+            Links::Fifo(links) => links.send(now, transfer, &self.capacities, sched),
+            Links::FairShare(links) => links.send(now, transfer, &self.capacities, sched),
+        }
+    }
+
+    /// Advances a network-internal event.
+    pub fn handle(&mut self, now: SimTime, event: NetEvent, sched: &mut impl Scheduler) {
+        match (&mut self.links, event) {
+            (Links::Fifo(links), NetEvent::Arrive(id)) => links.arrive(now, id, &self.capacities, sched),
+            (Links::FairShare(links), NetEvent::FlowDone(id)) => links.finish(now, id, &self.capacities, sched),
+            _ => unreachable!("network event from another contention policy"),
+        }
+    }
+
+    /// The node an internal event happens at (for the run digest).
+    pub fn event_node(&self, event: NetEvent) -> NodeId {
+        match (&self.links, event) {
+            (Links::Fifo(links), NetEvent::Arrive(id)) => links.receiver(id),
+            (Links::FairShare(links), NetEvent::FlowDone(id)) => links.sender(id),
+            _ => unreachable!("network event from another contention policy"),
+        }
+    }
+}
+
+/// One message's passage through the network.
+#[derive(Copy, Clone, Debug)]
+struct Transfer {
+    msg: MsgId,
+    from: NodeId,
+    to: NodeId,
+    bytes: u64,
+    latency: SimDuration,
+}

@@ -1,0 +1,82 @@
+//! Builds everything a run needs below the protocol from the `network` config: topology, links,
+//! latency model, CPUs, disks and the fault schedule.
+
+use std::path::Path;
+
+use crate::config::{NetworkConfig, TopologyConfig};
+use crate::cpu::Cpus;
+use crate::disk::Disks;
+use crate::faults::{FaultEvent, Faults};
+use crate::latency::LatencyModel;
+use crate::network::{LinkCapacities, Network};
+use crate::rng::{GLOBAL, Purpose, stream};
+use crate::time::SimTime;
+use crate::topology::{Topology, TopologyError};
+
+/// The simulated environment of one run.
+pub struct World {
+    /// The peer graph.
+    pub topology: Topology,
+    /// Links and latency.
+    pub network: Network,
+    /// Cores of every node.
+    pub cpus: Cpus,
+    /// Disks of every node.
+    pub disks: Disks,
+    /// Fault state at time zero.
+    pub faults: Faults,
+    /// Scheduled fault changes, in time order.
+    pub fault_schedule: Vec<(SimTime, FaultEvent)>,
+}
+
+/// Reads and parses the edges of a topology, resolving a file path against `base_dir`.
+/// Separate from [`World::build`] so that `check` can report file problems without running.
+pub fn explicit_edges(config: &NetworkConfig, base_dir: &Path) -> Result<Option<Vec<(u32, u32)>>, TopologyError> {
+    match &config.topology {
+        TopologyConfig::Edges(edges) => Ok(Some(edges.clone())),
+        TopologyConfig::EdgeListFile(path) => {
+            let full = base_dir.join(path);
+            let text = std::fs::read_to_string(&full)
+                .map_err(|e| TopologyError(format!("cannot read edge list {}: {e}", full.display())))?;
+            Topology::parse_edge_list(&text, config.nodes)
+                .map(Some)
+                .map_err(|e| TopologyError(format!("{}: {e}", full.display())))
+        }
+        _ => Ok(None),
+    }
+}
+
+impl World {
+    /// Builds the world for a validated config; random choices draw from streams of `seed`.
+    pub fn build(config: &NetworkConfig, seed: u64, base_dir: &Path) -> Result<World, TopologyError> {
+        let n = config.nodes;
+        let topology = match (&config.topology, explicit_edges(config, base_dir)?) {
+            (_, Some(edges)) => Topology::from_edges(n, edges),
+            (TopologyConfig::Complete, None) => Topology::complete(n),
+            (TopologyConfig::RandomRegular { degree }, None) => {
+                Topology::random_regular(n, *degree, &mut stream(seed, Purpose::Topology, GLOBAL))?
+            }
+            (TopologyConfig::ErdosRenyi { p }, None) => {
+                Topology::erdos_renyi(n, *p, &mut stream(seed, Purpose::Topology, GLOBAL))
+            }
+            (TopologyConfig::Edges(_) | TopologyConfig::EdgeListFile(_), None) => {
+                unreachable!("explicit edges are always returned")
+            }
+        };
+        let capacities = LinkCapacities {
+            upload: vec![config.bandwidth.upload; n as usize],
+            download: vec![config.bandwidth.download; n as usize],
+        };
+        let latency = LatencyModel::build(&config.latency, n, seed);
+        let network = Network::new(capacities, config.contention, latency, seed);
+        let (faults, fault_schedule) = Faults::new(n, &config.faults, config.loss, &config.link_loss);
+        Ok(World {
+            topology,
+            network,
+            cpus: Cpus::new(n as usize, config.cpu.cores as usize),
+            disks: Disks::new(n as usize, config.disk.clone()),
+            faults,
+            fault_schedule,
+        })
+    }
+}
