@@ -1,1 +1,17 @@
+//! Experiments: the experiment file format, loading and validation, run execution and the result
+//! files. The `chainsim` command line is a thin layer over this crate.
 
+#![warn(missing_docs)]
+
+pub mod atomic;
+pub mod experiment;
+pub mod load;
+pub mod overrides;
+pub mod results;
+pub mod ron_value;
+pub mod runner;
+
+pub use experiment::{Experiment, ProtocolConfig, StopConfig};
+pub use load::{InputError, LoadedExperiment, Override, load};
+pub use results::{Provenance, ResultWriter, WriteError};
+pub use runner::{RunError, RunRecord, RunSpec, execute, plan};

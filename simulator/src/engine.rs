@@ -43,7 +43,7 @@ mod kind {
     pub const START: u8 = 0;
     pub const DELIVER: u8 = 1;
     pub const ARRIVE: u8 = 2;
-    pub const FLOW_DONE: u8 = 3;
+    pub const UPLINK_DONE: u8 = 3;
     pub const TIMER: u8 = 4;
     pub const CPU: u8 = 5;
     pub const DISK: u8 = 6;
@@ -51,6 +51,7 @@ mod kind {
     pub const RECOVER: u8 = 8;
     pub const PARTITION_START: u8 = 9;
     pub const PARTITION_END: u8 = 10;
+    pub const DOWNLINK_DONE: u8 = 11;
 }
 
 struct InFlight<M> {
@@ -174,7 +175,8 @@ impl<P: Protocol> Simulation<P> {
             Event::Net(net) => {
                 let code = match net {
                     NetEvent::Arrive(_) => kind::ARRIVE,
-                    NetEvent::FlowDone(_) => kind::FLOW_DONE,
+                    NetEvent::UplinkDone(_) => kind::UPLINK_DONE,
+                    NetEvent::DownlinkDone(_) => kind::DOWNLINK_DONE,
                 };
                 self.digest.fold(now, code, self.network.event_node(net));
                 self.network.handle(self.now, net, &mut QueueScheduler { queue: &mut self.queue });

@@ -19,6 +19,7 @@ pub mod latency;
 pub mod network;
 pub mod protocol;
 pub mod queue;
+pub mod report;
 pub mod rng;
 pub mod slab;
 pub mod stats;
@@ -29,6 +30,7 @@ pub mod world;
 
 pub use engine::{Limits, Simulation};
 pub use protocol::{Context, Effect, Effects, Message, Protocol, TimerId};
+pub use report::{MetricValue, Report};
 pub use stats::{NodeCounters, RunStats, StopReason};
 pub use time::{SimDuration, SimTime};
 pub use topology::{NodeId, Topology};

@@ -164,3 +164,39 @@ fn mm1_mean_sojourn_matches_theory() {
         }
     }
 }
+
+#[test]
+fn fair_share_against_exact_max_min_on_a_small_asymmetric_case() {
+    // Node 0 (10 Mbps up) sends 1 MB to node 1 (100 Mbps down) and to node 2 (2 Mbps down).
+    // Exact max-min: 0→2 is held to 2 Mbps by its downlink and 0→1 gets the remaining 8 Mbps,
+    // so they finish at 1.0 s and 4.0 s. FairShare splits the uplink 5/5 regardless, so 0→1 finishes
+    // at 1.6 s; 0→2 is still limited by its downlink and finishes at the exact 4.0 s.
+    let mut config = network(3, mbps(10), mbps(100), FairShare, SimDuration::ZERO);
+    config.validate().unwrap();
+    let capacities_down = [mbps(100), mbps(100), mbps(2)];
+    let plan = vec![send(0, 0, 1, 1_000_000), send(0, 0, 2, 1_000_000)];
+    let times = delivery_times_with_downlinks(&mut config, &capacities_down, plan);
+    assert_eq!(times, vec![1600 * MS, 4000 * MS]);
+}
+
+/// Like `delivery_times`, with a downlink capacity per node.
+fn delivery_times_with_downlinks(
+    config: &mut simulator::config::NetworkConfig,
+    downlinks: &[Bandwidth],
+    plan: Vec<PlannedSend>,
+) -> Vec<u64> {
+    use simulator::network::{LinkCapacities, Network};
+    use simulator::{Limits, Simulation, World};
+    let n = plan.len();
+    let mut world = World::build(config, 1, std::path::Path::new(".")).unwrap();
+    let capacities =
+        LinkCapacities { upload: vec![config.bandwidth.upload; downlinks.len()], download: downlinks.to_vec() };
+    let latency = simulator::latency::LatencyModel::build(&config.latency, config.nodes, 1);
+    world.network = Network::new(capacities, config.contention, latency, 1);
+    let (done, _) = Simulation::new(Scripted { plan, deliveries: Vec::new() }, world, 1, Limits::default()).run();
+    let mut times = vec![u64::MAX; n];
+    for d in done.deliveries {
+        times[d.id as usize] = d.at.0;
+    }
+    times
+}

@@ -1,224 +1,208 @@
-//! FairShare contention: concurrent transfers split link capacity equally (processor sharing).
+//! FairShare contention: every access link is a processor-sharing server. The `n` transfers on a
+//! link each get `capacity / n`, like parallel TCP flows.
 //!
-//! A transfer from `a` to `b` is a flow whose rate is `min(U_a / n_up(a), D_b / n_down(b))`, where
-//! `n_up(a)` and `n_down(b)` count the flows currently on `a`'s uplink and `b`'s downlink. The flow
-//! occupies both links from its start until its last bit is sent; the message is delivered one
-//! latency after that. Uncontended this gives exactly `t + S·8/min(U_a, D_b) + L`.
+//! A transfer from `a` to `b` starts on `a`'s uplink when sent. Its first bit reaches `b`'s
+//! downlink one latency L later, and from then on it shares the downlink too. It is delivered when
+//! it has finished on both links, but never before its last bit has left the uplink plus L:
+//! `deliver = max(uplink done + L, downlink done)`. Uncontended this is exactly
+//! `t + S·8/min(U_a, D_b) + L`.
 //!
 //! Simplification: exact coupling of uplinks and downlinks is max-min fairness, where capacity a
-//! flow cannot use (because it is limited at its other end) is redistributed to the other flows.
-//! Equal split does not redistribute, so a flow's rate is never above its max-min rate and
-//! completion times are never earlier than the exact ones; when every flow's bottleneck share is the
-//! same on both its links (all symmetric cases, and any link shared by flows that are not limited
-//! elsewhere) the two agree exactly. The benefit is locality: a flow starting or ending changes the
-//! rates of the flows on two links only. Rates are whole bits per second (rounded down) and
-//! completion times are rounded up to the nanosecond.
+//! transfer cannot use (because it is slower at its other end) goes to the other transfers.
+//! Here each link shares its capacity among its own transfers without regard to the other end, so
+//! a transfer limited elsewhere still holds an equal share of a link for as long as that link
+//! takes to serve its bytes. When every transfer's bottleneck share is the same at both ends (all
+//! symmetric cases, a single shared uplink or downlink) the result is exact; otherwise transfers
+//! can finish later than under max-min (see the tests for a worked case).
+//!
+//! Each link keeps a virtual clock: the bits served so far to every transfer present. A transfer
+//! joining with S bits finishes when the clock passes `clock at join + S`, so transfers finish in
+//! the order of these tags, a min-heap holds them, and only the link's next finish is an event:
+//! O(log n) per transfer however many share the link. Clock and tags are in units of 10^-9 bit so
+//! that rate [bit/s] × time [ns] is exact; increments are rounded down and finish times up.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use super::{LinkCapacities, Scheduler, Transfer};
 use crate::network::NetEvent;
 use crate::queue::EventKey;
 use crate::slab::Slab;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use crate::topology::NodeId;
 use crate::units::{Bandwidth, div_ceil_u128};
 
-struct Flow {
+/// A transfer's progress through the two links.
+struct Progress {
     transfer: Transfer,
-    /// Bits still to send, in units of 10^-9 bit (so that rate [bit/s] × time [ns] is exact).
-    remaining: u128,
-    /// Current rate in bits per second; 0 before the first rate assignment.
-    rate: u64,
+    /// When its last bit left the uplink, once it has.
+    uplink_done: Option<SimTime>,
+    /// When the downlink finished serving it, once it has.
+    downlink_done: Option<SimTime>,
+}
+
+/// One access link as a processor-sharing server.
+#[derive(Default)]
+struct SharedLink {
+    /// Bits served to each present transfer since the start, in 10^-9 bit.
+    clock: u128,
     updated: SimTime,
-    done: Option<EventKey>,
+    /// (finish tag, arrival order, transfer id) of the transfers present.
+    present: BinaryHeap<Reverse<(u128, u64, u32)>>,
+    next_finish: Option<EventKey>,
+}
+
+impl SharedLink {
+    fn advance(&mut self, now: SimTime, capacity: u64) {
+        let served = u128::from(capacity) * u128::from(now.since(self.updated).0);
+        if let Some(each) = served.checked_div(self.present.len() as u128) {
+            self.clock += each;
+        }
+        self.updated = now;
+    }
+
+    fn reschedule(&mut self, now: SimTime, capacity: u64, event: NetEvent, sched: &mut impl Scheduler) {
+        if let Some(key) = self.next_finish.take() {
+            sched.cancel_net(key);
+        }
+        if let Some(&Reverse((tag, _, _))) = self.present.peek() {
+            let n = self.present.len() as u128;
+            let wait = div_ceil_u128(tag.saturating_sub(self.clock) * n, u128::from(capacity));
+            self.next_finish = Some(sched.schedule_net(now + SimDuration(wait), event));
+        }
+    }
 }
 
 pub(super) struct FairShareLinks {
-    flows: Slab<Flow>,
-    on_uplink: Vec<Vec<u32>>,
-    on_downlink: Vec<Vec<u32>>,
-    scratch: Vec<u32>,
+    transfers: Slab<Progress>,
+    uplinks: Vec<SharedLink>,
+    downlinks: Vec<SharedLink>,
+    arrivals: u64,
+    finished: Vec<u32>,
 }
 
-/// Equal share of `capacity` among `flows` flows, in bits per second.
-fn share(capacity: Bandwidth, flows: usize) -> u64 {
-    match capacity {
-        Bandwidth::Unlimited => u64::MAX,
-        Bandwidth::BitsPerSec(bps) => bps / flows as u64,
-    }
+fn bits(bytes: u64) -> u128 {
+    u128::from(bytes) * 8_000_000_000
 }
 
 impl FairShareLinks {
     pub(super) fn new(nodes: usize) -> Self {
         FairShareLinks {
-            flows: Slab::default(),
-            on_uplink: vec![Vec::new(); nodes],
-            on_downlink: vec![Vec::new(); nodes],
-            scratch: Vec::new(),
+            transfers: Slab::default(),
+            uplinks: (0..nodes).map(|_| SharedLink::default()).collect(),
+            downlinks: (0..nodes).map(|_| SharedLink::default()).collect(),
+            arrivals: 0,
+            finished: Vec::new(),
         }
     }
 
     pub(super) fn send(&mut self, now: SimTime, t: Transfer, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let unlimited = caps.upload[t.from as usize].min(caps.download[t.to as usize]) == Bandwidth::Unlimited;
-        if unlimited || t.bytes == 0 {
+        let id = self.transfers.insert(Progress { transfer: t, uplink_done: None, downlink_done: None });
+        match caps.upload[t.from as usize] {
+            Bandwidth::BitsPerSec(capacity) if t.bytes > 0 => {
+                self.join(now, Side::Up(t.from), capacity, id, t.bytes, sched);
+            }
+            _ => self.transfers.get_mut(id).uplink_done = Some(now),
+        }
+        sched.schedule_net(now + t.latency, NetEvent::Arrive(id));
+    }
+
+    /// The first bit reached the receiver: the transfer starts sharing its downlink.
+    pub(super) fn arrive(&mut self, now: SimTime, id: u32, caps: &LinkCapacities, sched: &mut impl Scheduler) {
+        let t = self.transfers.get(id).transfer;
+        match caps.download[t.to as usize] {
+            Bandwidth::BitsPerSec(capacity) if t.bytes > 0 => {
+                self.join(now, Side::Down(t.to), capacity, id, t.bytes, sched);
+            }
+            _ => self.downlink_finished(now, id, sched),
+        }
+    }
+
+    /// The earliest transfers on a link have been fully served.
+    pub(super) fn link_done(&mut self, now: SimTime, side: Side, caps: &LinkCapacities, sched: &mut impl Scheduler) {
+        let capacity = side.capacity(caps);
+        let mut finished = std::mem::take(&mut self.finished);
+        let link = self.link(side);
+        link.next_finish = None;
+        link.advance(now, capacity);
+        while let Some(&Reverse((tag, _, id))) = link.present.peek() {
+            if tag > link.clock {
+                break;
+            }
+            link.present.pop();
+            finished.push(id);
+        }
+        link.reschedule(now, capacity, side.event(), sched);
+        for id in finished.drain(..) {
+            match side {
+                Side::Up(_) => self.uplink_finished(now, id, sched),
+                Side::Down(_) => self.downlink_finished(now, id, sched),
+            }
+        }
+        self.finished = finished;
+    }
+
+    pub(super) fn receiver(&self, id: u32) -> NodeId {
+        self.transfers.get(id).transfer.to
+    }
+
+    fn link(&mut self, side: Side) -> &mut SharedLink {
+        match side {
+            Side::Up(node) => &mut self.uplinks[node as usize],
+            Side::Down(node) => &mut self.downlinks[node as usize],
+        }
+    }
+
+    fn join(&mut self, now: SimTime, side: Side, capacity: u64, id: u32, bytes: u64, sched: &mut impl Scheduler) {
+        let order = self.arrivals;
+        self.arrivals += 1;
+        let link = self.link(side);
+        link.advance(now, capacity);
+        link.present.push(Reverse((link.clock + bits(bytes), order, id)));
+        link.reschedule(now, capacity, side.event(), sched);
+    }
+
+    fn uplink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler) {
+        let progress = self.transfers.get_mut(id);
+        progress.uplink_done = Some(now);
+        if progress.downlink_done.is_some() {
+            let t = self.transfers.remove(id).transfer;
             sched.schedule_delivery(now + t.latency, t.msg);
-            return;
         }
-        let flow =
-            Flow { transfer: t, remaining: u128::from(t.bytes) * 8_000_000_000, rate: 0, updated: now, done: None };
-        let id = self.flows.insert(flow);
-        self.on_uplink[t.from as usize].push(id);
-        self.on_downlink[t.to as usize].push(id);
-        self.rebalance(now, t.from, t.to, caps, sched);
     }
 
-    pub(super) fn finish(&mut self, now: SimTime, id: u32, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let flow = self.flows.remove(id);
-        let t = flow.transfer;
-        remove_id(&mut self.on_uplink[t.from as usize], id);
-        remove_id(&mut self.on_downlink[t.to as usize], id);
-        sched.schedule_delivery(now + t.latency, t.msg);
-        self.rebalance(now, t.from, t.to, caps, sched);
-    }
-
-    pub(super) fn sender(&self, id: u32) -> NodeId {
-        self.flows.get(id).transfer.from
-    }
-
-    /// Re-rates every flow on `from`'s uplink and `to`'s downlink; only their shares changed.
-    fn rebalance(&mut self, now: SimTime, from: NodeId, to: NodeId, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let mut affected = std::mem::take(&mut self.scratch);
-        affected.clear();
-        affected.extend_from_slice(&self.on_uplink[from as usize]);
-        affected.extend_from_slice(&self.on_downlink[to as usize]);
-        for &id in &affected {
-            self.rerate(now, id, caps, sched);
+    fn downlink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler) {
+        let progress = self.transfers.get_mut(id);
+        progress.downlink_done = Some(now);
+        if let Some(sent) = progress.uplink_done {
+            let t = self.transfers.remove(id).transfer;
+            sched.schedule_delivery((sent + t.latency).max(now), t.msg);
         }
-        self.scratch = affected;
-    }
-
-    fn rerate(&mut self, now: SimTime, id: u32, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let t = self.flows.get(id).transfer;
-        let up = share(caps.upload[t.from as usize], self.on_uplink[t.from as usize].len());
-        let down = share(caps.download[t.to as usize], self.on_downlink[t.to as usize].len());
-        let rate = up.min(down).max(1);
-        let flow = self.flows.get_mut(id);
-        let progressed = u128::from(flow.rate) * u128::from(now.since(flow.updated).0);
-        flow.remaining = flow.remaining.saturating_sub(progressed);
-        flow.updated = now;
-        if rate == flow.rate {
-            return;
-        }
-        flow.rate = rate;
-        if let Some(key) = flow.done.take() {
-            sched.cancel_net(key);
-        }
-        let done_at = now + crate::time::SimDuration(div_ceil_u128(flow.remaining, u128::from(rate)));
-        self.flows.get_mut(id).done = Some(sched.schedule_net(done_at, NetEvent::FlowDone(id)));
     }
 }
 
-fn remove_id(list: &mut Vec<u32>, id: u32) {
-    let index = list.iter().position(|&x| x == id).expect("flow is registered on its links");
-    list.swap_remove(index);
+/// Which link of which node.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The node's uplink.
+    Up(NodeId),
+    /// The node's downlink.
+    Down(NodeId),
 }
 
-#[cfg(test)]
-pub(crate) mod exact {
-    //! Exact max-min fair rates by progressive filling, to check the equal-split simplification.
-
-    /// Max-min fair rates of `flows` (uplink node, downlink node) given link capacities.
-    pub fn max_min_rates(flows: &[(usize, usize)], up: &[f64], down: &[f64]) -> Vec<f64> {
-        let mut rate = vec![0.0; flows.len()];
-        let mut frozen = vec![false; flows.len()];
-        let mut up_left = up.to_vec();
-        let mut down_left = down.to_vec();
-        while frozen.iter().any(|f| !f) {
-            // The tightest link determines the next increment for all unfrozen flows on it.
-            let mut best = f64::INFINITY;
-            for (side_left, pick) in [(&up_left, 0usize), (&down_left, 1usize)] {
-                for (node, &left) in side_left.iter().enumerate() {
-                    let users = flows
-                        .iter()
-                        .zip(&frozen)
-                        .filter(|((u, d), f)| !**f && if pick == 0 { *u == node } else { *d == node })
-                        .count();
-                    if users > 0 {
-                        best = best.min(left / users as f64);
-                    }
-                }
-            }
-            for (i, &(u, d)) in flows.iter().enumerate() {
-                if !frozen[i] {
-                    rate[i] += best;
-                    up_left[u] -= best;
-                    down_left[d] -= best;
-                }
-            }
-            for (i, &(u, d)) in flows.iter().enumerate() {
-                if !frozen[i] && (up_left[u] <= 1e-9 || down_left[d] <= 1e-9) {
-                    frozen[i] = true;
-                }
-            }
-        }
-        rate
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::exact::max_min_rates;
-    use proptest::prelude::*;
-
-    /// Equal-split rates of `flows` given link capacities.
-    fn equal_split_rates(flows: &[(usize, usize)], up: &[f64], down: &[f64]) -> Vec<f64> {
-        flows
-            .iter()
-            .map(|&(u, d)| {
-                let n_up = flows.iter().filter(|f| f.0 == u).count() as f64;
-                let n_down = flows.iter().filter(|f| f.1 == d).count() as f64;
-                (up[u] / n_up).min(down[d] / n_down)
-            })
-            .collect()
+impl Side {
+    fn capacity(self, caps: &LinkCapacities) -> u64 {
+        let bandwidth = match self {
+            Side::Up(node) => caps.upload[node as usize],
+            Side::Down(node) => caps.download[node as usize],
+        };
+        bandwidth.bits_per_sec().expect("only finite links hold transfers")
     }
 
-    /// Flows (uplink node, downlink node), uplink capacities, downlink capacities.
-    type Case = (Vec<(usize, usize)>, Vec<f64>, Vec<f64>);
-
-    #[test]
-    fn equal_split_matches_max_min_in_symmetric_cases() {
-        // Two flows on one uplink; two flows into one downlink; a 3x3 all-to-all exchange.
-        let cases: [Case; 3] = [
-            (vec![(0, 1), (0, 2)], vec![10.0, 100.0, 100.0], vec![100.0; 3]),
-            (vec![(0, 2), (1, 2)], vec![100.0; 3], vec![100.0, 100.0, 10.0]),
-            (vec![(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)], vec![10.0; 3], vec![10.0; 3]),
-        ];
-        for (flows, up, down) in cases {
-            assert_eq!(equal_split_rates(&flows, &up, &down), max_min_rates(&flows, &up, &down));
-        }
-    }
-
-    #[test]
-    fn equal_split_leaves_capacity_unused_when_one_flow_is_limited_elsewhere() {
-        // Node 0 uploads (10) to node 1 (downlink 100) and node 2 (downlink 2).
-        let flows = [(0, 1), (0, 2)];
-        let (up, down) = ([10.0, 0.0, 0.0], [0.0, 100.0, 2.0]);
-        assert_eq!(max_min_rates(&flows, &up, &down), vec![8.0, 2.0]);
-        assert_eq!(equal_split_rates(&flows, &up, &down), vec![5.0, 2.0]);
-    }
-
-    proptest! {
-        /// The simplification is conservative: never faster than exact max-min fairness.
-        #[test]
-        fn equal_split_never_exceeds_max_min(
-            flows in prop::collection::vec((0usize..4, 0usize..4), 1..8),
-            up in prop::collection::vec(1.0f64..100.0, 4),
-            down in prop::collection::vec(1.0f64..100.0, 4),
-        ) {
-            let exact = max_min_rates(&flows, &up, &down);
-            let simple = equal_split_rates(&flows, &up, &down);
-            for (s, e) in simple.iter().zip(&exact) {
-                prop_assert!(*s <= *e + 1e-6, "equal split {s} > max-min {e}");
-            }
+    fn event(self) -> NetEvent {
+        match self {
+            Side::Up(node) => NetEvent::UplinkDone(node),
+            Side::Down(node) => NetEvent::DownlinkDone(node),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::topology::NodeId;
 use crate::units::Bandwidth;
 
-use fair_share::FairShareLinks;
+use fair_share::{FairShareLinks, Side};
 use fifo::FifoLinks;
 
 /// Index of an in-flight message in the engine's message store.
@@ -28,10 +28,12 @@ pub type MsgId = u32;
 /// Network-internal progress events.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum NetEvent {
-    /// Fifo: the first bit of a transfer reaches the receiver's downlink.
+    /// The first bit of a transfer reaches the receiver's downlink.
     Arrive(u32),
-    /// FairShare: a transfer has pushed its last bit.
-    FlowDone(u32),
+    /// FairShare: the earliest transfers on this node's uplink have been fully sent.
+    UplinkDone(NodeId),
+    /// FairShare: the earliest transfers on this node's downlink have been fully received.
+    DownlinkDone(NodeId),
 }
 
 /// What the network needs from the engine: a way to schedule its own events and deliveries.
@@ -102,8 +104,16 @@ impl Network {
     pub fn handle(&mut self, now: SimTime, event: NetEvent, sched: &mut impl Scheduler) {
         match (&mut self.links, event) {
             (Links::Fifo(links), NetEvent::Arrive(id)) => links.arrive(now, id, &self.capacities, sched),
-            (Links::FairShare(links), NetEvent::FlowDone(id)) => links.finish(now, id, &self.capacities, sched),
-            _ => unreachable!("network event from another contention policy"),
+            (Links::FairShare(links), NetEvent::Arrive(id)) => links.arrive(now, id, &self.capacities, sched),
+            (Links::FairShare(links), NetEvent::UplinkDone(node)) => {
+                links.link_done(now, Side::Up(node), &self.capacities, sched)
+            }
+            (Links::FairShare(links), NetEvent::DownlinkDone(node)) => {
+                links.link_done(now, Side::Down(node), &self.capacities, sched)
+            }
+            (Links::Fifo(_), NetEvent::UplinkDone(_) | NetEvent::DownlinkDone(_)) => {
+                unreachable!("Fifo links schedule no shared-link events")
+            }
         }
     }
 
@@ -111,8 +121,8 @@ impl Network {
     pub fn event_node(&self, event: NetEvent) -> NodeId {
         match (&self.links, event) {
             (Links::Fifo(links), NetEvent::Arrive(id)) => links.receiver(id),
-            (Links::FairShare(links), NetEvent::FlowDone(id)) => links.sender(id),
-            _ => unreachable!("network event from another contention policy"),
+            (Links::FairShare(links), NetEvent::Arrive(id)) => links.receiver(id),
+            (_, NetEvent::UplinkDone(node) | NetEvent::DownlinkDone(node)) => node,
         }
     }
 }

@@ -1,0 +1,99 @@
+//! The schema of an experiment file.
+
+use models::flood::FloodConfig;
+use serde::{Deserialize, Serialize};
+use simulator::config::{ConfigError, NetworkConfig};
+use simulator::{Limits, SimDuration, SimTime};
+
+/// One experiment: a network, a protocol, and when to stop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Name of the study; results go to `results/<name>/` by default.
+    pub name: String,
+    /// Free text for the reader of the file and of the results.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed; every run's seed derives from it.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Stop conditions of every run.
+    #[serde(default)]
+    pub stop: StopConfig,
+    /// The simulated network.
+    pub network: NetworkConfig,
+    /// The protocol every node runs.
+    pub protocol: ProtocolConfig,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// When a run stops, besides running out of events or the protocol declaring itself done.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopConfig {
+    /// Simulated-time limit; none by default.
+    #[serde(default)]
+    pub time: Option<SimDuration>,
+    /// Most events one run may dispatch; running out fails the run (it guards against runaway
+    /// configurations, so raise it deliberately).
+    #[serde(default = "default_event_budget")]
+    pub events: u64,
+}
+
+fn default_event_budget() -> u64 {
+    1_000_000_000
+}
+
+impl Default for StopConfig {
+    fn default() -> Self {
+        StopConfig { time: None, events: default_event_budget() }
+    }
+}
+
+impl StopConfig {
+    /// The engine limits these settings stand for.
+    pub fn limits(&self) -> Limits {
+        Limits { time: self.time.map(|d| SimTime::ZERO + d), events: Some(self.events) }
+    }
+}
+
+/// The protocols an experiment can run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ProtocolConfig {
+    /// Flooding of items from sources to every node.
+    Flood(FloodConfig),
+}
+
+impl ProtocolConfig {
+    /// The protocol's name as written in experiment files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProtocolConfig::Flood(_) => "Flood",
+        }
+    }
+}
+
+impl Experiment {
+    /// Checks every value; errors carry the full key path.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(ConfigError::new(
+                "name",
+                format!(
+                    "`{}` must be non-empty and use only letters, digits, `-` and `_` (it names the results folder)",
+                    self.name
+                ),
+            ));
+        }
+        if self.stop.events == 0 {
+            return Err(ConfigError::new("stop.events", "must be at least 1"));
+        }
+        self.network.validate().map_err(|e| e.within("network"))?;
+        match &self.protocol {
+            ProtocolConfig::Flood(flood) => flood.validate(self.network.nodes).map_err(|e| e.within("protocol")),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Reading an experiment file: RON parsing with file:line:column errors, `--set` overrides,
+//! validation with key paths, and the checks of files the experiment refers to.
+
+use ron::extensions::Extensions;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+use crate::experiment::Experiment;
+use crate::{overrides, ron_value};
+use simulator::config::ConfigError;
+
+/// Bad input: the experiment cannot run as written. The CLI exits with code 2.
+#[derive(Debug, Error)]
+pub enum InputError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid experiment in RON.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("{path}: {error}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key path and what is wrong.
+        error: ConfigError,
+    },
+    /// A `--set` option cannot be applied.
+    #[error("--set {assignment}: {message}")]
+    Override {
+        /// The option as given.
+        assignment: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file the experiment refers to is missing or malformed.
+    #[error("{path}: {message}")]
+    Referenced {
+        /// The experiment file.
+        path: PathBuf,
+        /// What is wrong with the referenced file.
+        message: String,
+    },
+}
+
+/// One `--set key.path=value` option.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    assignment: String,
+    path: String,
+    value: Value,
+}
+
+impl Override {
+    /// Parses `key.path=value`; a value that is not valid RON is taken as a string, so
+    /// `--set network.bandwidth.upload=10Mbps` needs no quotes.
+    pub fn parse(assignment: &str) -> Result<Self, InputError> {
+        let Some((path, raw)) = assignment.split_once('=') else {
+            return Err(InputError::Override {
+                assignment: assignment.to_string(),
+                message: "expected key.path=value, e.g. --set network.nodes=500".to_string(),
+            });
+        };
+        let value = ron_value::parse(raw).unwrap_or_else(|_| Value::String(raw.trim().to_string()));
+        Ok(Override { assignment: assignment.to_string(), path: path.trim().to_string(), value })
+    }
+
+    /// An override of the master seed (the `--seed` option).
+    pub fn seed(seed: u64) -> Self {
+        Override { assignment: format!("seed={seed}"), path: "seed".to_string(), value: Value::from(seed) }
+    }
+}
+
+/// A parsed, overridden and validated experiment.
+#[derive(Clone, Debug)]
+pub struct LoadedExperiment {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The folder relative paths in the experiment are resolved against.
+    pub base_dir: PathBuf,
+    /// The resolved experiment.
+    pub experiment: Experiment,
+}
+
+fn ron_options() -> ron::Options {
+    // `time: "10s"` for optional values, `Flood(items: 3)` for a struct inside a variant.
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+}
+
+/// Parses experiment text; `path` only labels errors.
+pub fn parse(text: &str, path: &Path) -> Result<Experiment, InputError> {
+    ron_options().from_str(text).map_err(|e| InputError::Parse {
+        path: path.to_path_buf(),
+        line: e.span.start.line,
+        column: e.span.start.col,
+        message: e.code.to_string(),
+    })
+}
+
+/// Reads, overrides and validates an experiment file, including files it refers to.
+pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
+    let mut experiment = parse(&text, path)?;
+    if !overrides.is_empty() {
+        let mut tree = serde_json::to_value(&experiment).expect("experiments serialise to JSON");
+        for o in overrides {
+            overrides::set(&mut tree, &o.path, o.value.clone())
+                .map_err(|message| InputError::Override { assignment: o.assignment.clone(), message })?;
+            experiment = serde_json::from_value(tree.clone()).map_err(|e| InputError::Override {
+                assignment: o.assignment.clone(),
+                message: format!("{e}; the value must have the type of `{}`", o.path),
+            })?;
+        }
+    }
+    experiment.validate().map_err(|error| InputError::Invalid { path: path.to_path_buf(), error })?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    simulator::world::explicit_edges(&experiment.network, &base_dir)
+        .map_err(|e| InputError::Referenced { path: path.to_path_buf(), message: e.to_string() })?;
+    Ok(LoadedExperiment { path: path.to_path_buf(), base_dir, experiment })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str =
+        r#"(name: "t", network: (nodes: 10, topology: RandomRegular(degree: 4)), protocol: Flood(items: 2))"#;
+
+    #[test]
+    fn parses_with_defaults_and_extensions() {
+        let e = parse(MINIMAL, Path::new("t.ron")).unwrap();
+        assert_eq!(e.seed, 1);
+        assert_eq!(e.network.nodes, 10);
+        let with_time = parse(&MINIMAL.replace("(name", "(stop: (time: \"5s\"), name"), Path::new("t.ron")).unwrap();
+        assert_eq!(with_time.stop.time, Some(simulator::SimDuration::from_secs(5)));
+    }
+
+    #[test]
+    fn parse_errors_carry_line_and_column() {
+        let text = "(\n  name: \"t\",\n  network: (nodez: 10),\n  protocol: Flood(),\n)";
+        let err = parse(text, Path::new("x.ron")).unwrap_err().to_string();
+        assert!(err.starts_with("x.ron:3:"), "{err}");
+        assert!(err.contains("nodez"), "{err}");
+    }
+
+    #[test]
+    fn unit_errors_name_the_value() {
+        let text = MINIMAL.replace("nodes: 10", "nodes: 10, latency: Constant(\"10 parsecs\")");
+        let err = parse(&text, Path::new("x.ron")).unwrap_err().to_string();
+        assert!(err.contains("unknown duration unit `parsecs`"), "{err}");
+    }
+}

@@ -1,0 +1,136 @@
+//! Executes runs: builds the world and the protocol for a run's seed, runs the engine, and
+//! collects the protocol's report with the engine's counters.
+
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+use crate::experiment::{Experiment, ProtocolConfig};
+use crate::load::LoadedExperiment;
+use models::Model;
+use models::flood::Flood;
+use simulator::rng::splitmix64;
+use simulator::{Limits, NodeCounters, Report, RunStats, SimTime, Simulation, StopReason, World};
+
+/// Which run of an experiment: a point of the parameter grid and a replicate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSpec {
+    /// Index of the parameter point.
+    pub point: usize,
+    /// Replicate number at that point.
+    pub replicate: u32,
+    /// The run's own seed.
+    pub seed: u64,
+}
+
+impl RunSpec {
+    /// The run of `point` and `replicate` with its seed derived from the experiment seed.
+    pub fn new(experiment_seed: u64, point: usize, replicate: u32) -> Self {
+        RunSpec { point, replicate, seed: run_seed(experiment_seed, point, replicate) }
+    }
+
+    /// The run's identifier in file names: `<point>-<replicate>`.
+    pub fn id(&self) -> String {
+        format!("{}-{}", self.point, self.replicate)
+    }
+}
+
+/// `run_seed = splitmix64(experiment_seed ^ splitmix64(point · 2^32 + replicate))`.
+pub fn run_seed(experiment_seed: u64, point: usize, replicate: u32) -> u64 {
+    splitmix64(experiment_seed ^ splitmix64(((point as u64) << 32) | u64::from(replicate)))
+}
+
+/// The runs an experiment consists of, in order.
+pub fn plan(experiment: &Experiment) -> Vec<RunSpec> {
+    vec![RunSpec::new(experiment.seed, 0, 0)]
+}
+
+/// Everything one finished run produced.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    /// Which run.
+    pub spec: RunSpec,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// Simulated time at the end.
+    pub end_time: SimTime,
+    /// Events dispatched.
+    pub events: u64,
+    /// Digest of every dispatched event.
+    pub digest: u64,
+    /// The protocol's metrics and detail.
+    pub report: Report,
+    /// Counters per node.
+    pub nodes: Vec<NodeCounters>,
+    /// Wall-clock time of the run (for perf.json only).
+    pub wall: Duration,
+}
+
+/// A run that could not complete. The CLI exits with code 1.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// The world could not be built (e.g. a random regular graph that did not close).
+    #[error("run {id} (seed {seed}): {message}")]
+    Build {
+        /// Run id.
+        id: String,
+        /// Run seed.
+        seed: u64,
+        /// What failed.
+        message: String,
+    },
+    /// The event budget ran out.
+    #[error(
+        "run {id} (seed {seed}): stopped after {events} events at simulated time {time} without finishing; raise stop.events or shorten the run"
+    )]
+    EventBudget {
+        /// Run id.
+        id: String,
+        /// Run seed.
+        seed: u64,
+        /// Events dispatched.
+        events: u64,
+        /// Simulated time reached.
+        time: SimTime,
+    },
+}
+
+fn simulate<M: Model>(model: M, world: World, seed: u64, limits: Limits) -> (Report, RunStats) {
+    let (model, stats) = Simulation::new(model, world, seed, limits).run();
+    (model.report(&stats), stats)
+}
+
+/// Runs one run of a loaded experiment.
+pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, RunError> {
+    let experiment = &loaded.experiment;
+    let started = Instant::now();
+    let world = World::build(&experiment.network, spec.seed, &loaded.base_dir).map_err(|e| RunError::Build {
+        id: spec.id(),
+        seed: spec.seed,
+        message: e.to_string(),
+    })?;
+    let limits = experiment.stop.limits();
+    let nodes = experiment.network.nodes;
+    let (report, stats) = match &experiment.protocol {
+        ProtocolConfig::Flood(config) => {
+            simulate(Flood::new(config.clone(), nodes, spec.seed), world, spec.seed, limits)
+        }
+    };
+    if stats.stop == StopReason::EventBudget {
+        return Err(RunError::EventBudget {
+            id: spec.id(),
+            seed: spec.seed,
+            events: stats.events,
+            time: stats.end_time,
+        });
+    }
+    Ok(RunRecord {
+        spec: spec.clone(),
+        stop: stats.stop,
+        end_time: stats.end_time,
+        events: stats.events,
+        digest: stats.digest,
+        report,
+        nodes: stats.nodes,
+        wall: started.elapsed(),
+    })
+}

@@ -1,0 +1,83 @@
+//! What a finished run reports: named scalar metrics (the columns of `runs.csv`, in a fixed order)
+//! and free-form detail for the run's JSON file.
+
+use serde::Serialize;
+
+/// A scalar metric value.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum MetricValue {
+    /// An exact count.
+    Count(u64),
+    /// A measured quantity.
+    Real(f64),
+    /// Not defined for this run (e.g. a reach time never attained); empty in CSV, null in JSON.
+    Missing,
+}
+
+impl MetricValue {
+    /// A real value, or `Missing` for NaN and infinities.
+    pub fn real(value: f64) -> Self {
+        if value.is_finite() { MetricValue::Real(value) } else { MetricValue::Missing }
+    }
+
+    /// The value as a float, if defined.
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            MetricValue::Count(c) => Some(c as f64),
+            MetricValue::Real(r) => Some(r),
+            MetricValue::Missing => None,
+        }
+    }
+
+    /// Text for a CSV cell: shortest round-trip decimal, empty when missing.
+    pub fn to_csv_field(self) -> String {
+        match self {
+            MetricValue::Count(c) => c.to_string(),
+            MetricValue::Real(r) => r.to_string(),
+            MetricValue::Missing => String::new(),
+        }
+    }
+}
+
+/// The outcome of one run as seen by its protocol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// Scalar metrics in their stable column order.
+    pub metrics: Vec<(&'static str, MetricValue)>,
+    /// Everything else worth keeping (per-item, per-node detail), written to the run's JSON file.
+    pub detail: serde_json::Value,
+}
+
+/// Median of values where `None` means "never" (+∞); `None` if the median itself is never.
+pub fn median_with_never(values: &[Option<f64>]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted: Vec<f64> = values.iter().map(|v| v.unwrap_or(f64::INFINITY)).collect();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    let median = if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 };
+    median.is_finite().then_some(median)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_treats_never_as_infinite() {
+        assert_eq!(median_with_never(&[Some(3.0), Some(1.0), Some(2.0)]), Some(2.0));
+        assert_eq!(median_with_never(&[Some(4.0), Some(1.0), Some(2.0), Some(3.0)]), Some(2.5));
+        assert_eq!(median_with_never(&[Some(1.0), None, Some(2.0)]), Some(2.0));
+        assert_eq!(median_with_never(&[Some(1.0), None]), None);
+        assert_eq!(median_with_never(&[]), None);
+    }
+
+    #[test]
+    fn csv_fields() {
+        assert_eq!(MetricValue::Count(12).to_csv_field(), "12");
+        assert_eq!(MetricValue::real(0.1).to_csv_field(), "0.1");
+        assert_eq!(MetricValue::real(f64::NAN).to_csv_field(), "");
+    }
+}

@@ -1,0 +1,192 @@
+//! The `chainsim` command line end to end: result files, determinism, overrides and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SMALL: &str = r#"(
+    name: "small",
+    seed: 7,
+    network: (
+        nodes: 60,
+        topology: RandomRegular(degree: 4),
+        bandwidth: (upload: "10Mbps", download: "20Mbps"),
+        latency: LogNormal(median: "30ms", sigma: 0.5),
+    ),
+    protocol: Flood(items: 3, item_size: "100KB", interval: "1s"),
+)
+"#;
+
+fn chainsim(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chainsim")).args(args).current_dir(cwd).output().expect("chainsim starts")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read(dir: &Path, file: &str) -> Vec<u8> {
+    std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+}
+
+fn digest_of(dir: &Path) -> String {
+    let text = String::from_utf8(read(dir, "runs.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    row[header.iter().position(|h| *h == "digest").unwrap()].to_string()
+}
+
+#[test]
+fn run_writes_results_and_is_byte_identical_for_the_same_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "small.ron", SMALL);
+    for out in ["a", "b"] {
+        let o = chainsim(&["run", "small.ron", "--out", out], tmp.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for file in ["runs.csv", "manifest.json", "runs/0-0.json"] {
+        assert_eq!(read(&a, file), read(&b, file), "{file} differs between identical runs");
+    }
+    let csv = String::from_utf8(read(&a, "runs.csv")).unwrap();
+    assert!(csv.starts_with(
+        "point,replicate,seed,digest,reach_p50_ms,reach_p90_ms,reach_p100_ms,bytes_sent,messages_sent,events\n"
+    ));
+    let manifest: serde_json::Value = serde_json::from_slice(&read(&a, "manifest.json")).unwrap();
+    assert_eq!(manifest["experiment"], "small");
+    assert_eq!(manifest["seed"], 7);
+    assert_eq!(manifest["config"]["network"]["nodes"], 60);
+    assert_eq!(manifest["chainsim_version"], env!("CARGO_PKG_VERSION"));
+    let perf: serde_json::Value = serde_json::from_slice(&read(&a, "perf.json")).unwrap();
+    assert!(perf["runs"][0]["events_per_second"].as_f64().unwrap() > 0.0);
+    let run: serde_json::Value = serde_json::from_slice(&read(&a, "runs/0-0.json")).unwrap();
+    assert_eq!(run["nodes"]["bytes_sent"].as_array().unwrap().len(), 60);
+    assert_eq!(run["detail"]["items_fully_reached"], 3);
+
+    let o = chainsim(&["run", "small.ron", "--out", "c", "--seed", "8", "--quiet"], tmp.path());
+    assert!(o.status.success() && o.stderr.is_empty(), "{}", stderr(&o));
+    assert_ne!(digest_of(&a), digest_of(&tmp.path().join("c")));
+}
+
+#[test]
+fn default_output_folder_is_named_after_the_experiment() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "small.ron", SMALL);
+    let o = chainsim(&["run", "small.ron", "--quiet"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(tmp.path().join("results/small/runs.csv").is_file());
+}
+
+#[test]
+fn set_overrides_values_and_check_validates_without_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "small.ron", SMALL);
+    let o = chainsim(
+        &[
+            "run",
+            "small.ron",
+            "--out",
+            "o",
+            "--quiet",
+            "--set",
+            "network.nodes=40",
+            "--set",
+            "network.topology=Complete",
+            "--set",
+            "network.bandwidth.upload=5Mbps",
+            "--set",
+            "protocol.items=2",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest: serde_json::Value = serde_json::from_slice(&read(&tmp.path().join("o"), "manifest.json")).unwrap();
+    assert_eq!(manifest["config"]["network"]["nodes"], 40);
+    assert_eq!(manifest["config"]["network"]["topology"], "Complete");
+    assert_eq!(manifest["config"]["network"]["bandwidth"]["upload"], "5Mbps");
+    assert_eq!(manifest["config"]["protocol"]["Flood"]["items"], 2);
+
+    let o = chainsim(&["check", "small.ron"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ok"));
+    assert!(!tmp.path().join("results").exists());
+}
+
+#[test]
+fn the_shipped_experiments_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = chainsim(&["check", "experiments/quickstart.ron"], root);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn edge_list_files_are_resolved_next_to_the_experiment() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("exp")).unwrap();
+    write(&tmp.path().join("exp"), "ring.txt", "# a ring\n0 1\n1 2\n2 3\n3 0\n");
+    let text = SMALL.replace("nodes: 60", "nodes: 4").replace("RandomRegular(degree: 4)", "EdgeListFile(\"ring.txt\")");
+    write(&tmp.path().join("exp"), "ring.ron", &text);
+    let o = chainsim(&["run", "exp/ring.ron", "--out", "o", "--quiet"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run: serde_json::Value = serde_json::from_slice(&read(&tmp.path().join("o"), "runs/0-0.json")).unwrap();
+    assert_eq!(run["detail"]["items_fully_reached"], 3);
+}
+
+/// Runs a bad experiment and checks exit code 2, the message, and that no results were written.
+fn assert_bad_input(experiment: Option<&str>, extra: &[&str], expected: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    if let Some(text) = experiment {
+        write(tmp.path(), "bad.ron", text);
+    }
+    let mut args = vec!["run", "bad.ron"];
+    args.extend(extra);
+    let o = chainsim(&args, tmp.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in expected {
+        assert!(err.contains(needle), "`{needle}` not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!tmp.path().join("results").exists(), "results folder left behind");
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file_and_the_key_or_line() {
+    assert_bad_input(Some(&SMALL.replace("nodes: 60", "nodez: 60")), &[], &["bad.ron:5:", "nodez"]);
+    assert_bad_input(Some(&SMALL.replace("nodes: 60", "nodes: \"sixty\"")), &[], &["bad.ron:5:", "integer"]);
+    assert_bad_input(Some(&SMALL.replace("\"10Mbps\"", "\"10 furlongs\"")), &[], &["bad.ron:7:", "furlongs"]);
+    assert_bad_input(
+        Some(&SMALL.replace("\"10Mbps\"", "\"0Mbps\"")),
+        &[],
+        &["bad.ron", "network.bandwidth.upload", "> 0"],
+    );
+    assert_bad_input(Some(&SMALL.replace("\"10Mbps\"", "\"-10Mbps\"")), &[], &["bad.ron:7:", "not a bandwidth"]);
+    assert_bad_input(
+        Some(&SMALL.replace("degree: 4", "degree: 60")),
+        &[],
+        &["bad.ron", "network.topology.degree", "less than"],
+    );
+    assert_bad_input(None, &[], &["cannot read bad.ron"]);
+    assert_bad_input(Some(SMALL), &["--set", "network.nodez=3"], &["network.nodez", "nodes"]);
+    assert_bad_input(Some(SMALL), &["--set", "network.nodes=many"], &["network.nodes"]);
+    assert_bad_input(
+        Some(&SMALL.replace("RandomRegular(degree: 4)", "EdgeListFile(\"missing.txt\")")),
+        &[],
+        &["bad.ron", "missing.txt"],
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = chainsim(&["--version"], tmp.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let o = chainsim(&["--help"], tmp.path());
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("run") && help.contains("check") && help.contains("bench"), "{help}");
+}
