@@ -74,7 +74,6 @@ fn run_scenario(name: &str) -> Result<(), Failure> {
     experiment.validate().map_err(Failure::run)?;
     let loaded = LoadedExperiment { path: "bench".into(), base_dir: ".".into(), experiment };
     let record = execute(&loaded, &RunSpec::new(1, 0, 0)).map_err(Failure::run)?;
-    let secs = record.wall.as_secs_f64();
     println!(
         "{}",
         serde_json::json!({
@@ -82,8 +81,9 @@ fn run_scenario(name: &str) -> Result<(), Failure> {
             "nodes": scenario.nodes,
             "items": scenario.items,
             "events": record.events,
-            "wall_seconds": secs,
-            "events_per_second": record.events as f64 / secs,
+            "setup_seconds": record.timing.setup.as_secs_f64(),
+            "simulate_seconds": record.timing.simulate.as_secs_f64(),
+            "events_per_second": record.timing.events_per_second(record.events),
             "peak_rss_mib": peak_rss_mib(),
         })
     );
@@ -96,8 +96,8 @@ pub fn main(only: Option<&str>) -> Result<(), Failure> {
     }
     let exe = std::env::current_exe().map_err(Failure::run)?;
     println!(
-        "{:<16} {:>8} {:>6} {:>12} {:>9} {:>12} {:>10}",
-        "scenario", "nodes", "items", "events", "wall s", "M events/s", "peak MiB"
+        "{:<16} {:>8} {:>6} {:>12} {:>8} {:>8} {:>12} {:>10}",
+        "scenario", "nodes", "items", "events", "setup s", "loop s", "M events/s", "peak MiB"
     );
     for Scenario { name, .. } in SCENARIOS {
         let output = Command::new(&exe).args(["bench", "--scenario", name]).output().map_err(Failure::run)?;
@@ -106,12 +106,13 @@ pub fn main(only: Option<&str>) -> Result<(), Failure> {
         }
         let line: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(Failure::run)?;
         println!(
-            "{:<16} {:>8} {:>6} {:>12} {:>9.2} {:>12.2} {:>10.0}",
+            "{:<16} {:>8} {:>6} {:>12} {:>8.2} {:>8.2} {:>12.2} {:>10.0}",
             name,
             line["nodes"],
             line["items"],
             line["events"],
-            line["wall_seconds"].as_f64().unwrap_or(f64::NAN),
+            line["setup_seconds"].as_f64().unwrap_or(f64::NAN),
+            line["simulate_seconds"].as_f64().unwrap_or(f64::NAN),
             line["events_per_second"].as_f64().unwrap_or(f64::NAN) / 1e6,
             line["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
         );

@@ -65,14 +65,15 @@ pub fn run(file: &Path, out: Option<PathBuf>, seed: Option<u64>, set: &[String],
             Ok(record) => {
                 writer.write_run(&record).map_err(Failure::run)?;
                 if !quiet {
-                    let secs = record.wall.as_secs_f64();
                     eprintln!(
-                        "run {}: {} events in {secs:.2} s ({:.2} M events/s), stopped: {:?} at {}",
+                        "run {}: {} events in {:.2} s ({:.2} M events/s; setup {:.2} s), stopped: {:?} at {:.3} s simulated",
                         spec.id(),
                         record.events,
-                        record.events as f64 / secs.max(1e-9) / 1e6,
+                        record.timing.simulate.as_secs_f64(),
+                        record.timing.events_per_second(record.events) / 1e6,
+                        record.timing.setup.as_secs_f64(),
                         record.stop,
-                        record.end_time,
+                        record.end_time.as_secs_f64(),
                     );
                 }
                 records.push(record);

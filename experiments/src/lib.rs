@@ -14,4 +14,4 @@ pub mod runner;
 pub use experiment::{Experiment, ProtocolConfig, StopConfig};
 pub use load::{InputError, LoadedExperiment, Override, load};
 pub use results::{Provenance, ResultWriter, WriteError};
-pub use runner::{RunError, RunRecord, RunSpec, execute, plan};
+pub use runner::{RunError, RunRecord, RunSpec, Timing, execute, plan};

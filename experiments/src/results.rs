@@ -135,16 +135,16 @@ impl ResultWriter {
         let runs: Vec<Value> = records
             .iter()
             .map(|r| {
-                let secs = r.wall.as_secs_f64();
                 json!({
                     "id": r.spec.id(),
-                    "wall_seconds": secs,
+                    "setup_seconds": r.timing.setup.as_secs_f64(),
+                    "simulate_seconds": r.timing.simulate.as_secs_f64(),
                     "events": r.events,
-                    "events_per_second": if secs > 0.0 { r.events as f64 / secs } else { 0.0 },
+                    "events_per_second": r.timing.events_per_second(r.events),
                 })
             })
             .collect();
-        let total: f64 = records.iter().map(|r| r.wall.as_secs_f64()).sum();
+        let total: f64 = records.iter().map(|r| (r.timing.setup + r.timing.simulate).as_secs_f64()).sum();
         self.write("perf.json", &pretty(&json!({"total_wall_seconds": total, "runs": runs})))
     }
 }

@@ -61,8 +61,25 @@ pub struct RunRecord {
     pub report: Report,
     /// Counters per node.
     pub nodes: Vec<NodeCounters>,
-    /// Wall-clock time of the run (for perf.json only).
-    pub wall: Duration,
+    /// Wall-clock time spent (for perf.json and the terminal only).
+    pub timing: Timing,
+}
+
+/// Wall-clock time of one run, split so that engine throughput excludes world construction.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Building the topology, latency model and protocol state.
+    pub setup: Duration,
+    /// The event loop.
+    pub simulate: Duration,
+}
+
+impl Timing {
+    /// Events dispatched per second of event-loop time.
+    pub fn events_per_second(&self, events: u64) -> f64 {
+        let secs = self.simulate.as_secs_f64();
+        if secs > 0.0 { events as f64 / secs } else { 0.0 }
+    }
 }
 
 /// A run that could not complete. The CLI exits with code 1.
@@ -94,9 +111,20 @@ pub enum RunError {
     },
 }
 
-fn simulate<M: Model>(model: M, world: World, seed: u64, limits: Limits) -> (Report, RunStats) {
-    let (model, stats) = Simulation::new(model, world, seed, limits).run();
-    (model.report(&stats), stats)
+/// Runs the engine, timing setup (everything before `started` up to the loop) and the loop.
+fn simulate<M: Model>(
+    model: M,
+    world: World,
+    seed: u64,
+    limits: Limits,
+    started: Instant,
+) -> (Report, RunStats, Timing) {
+    let simulation = Simulation::new(model, world, seed, limits);
+    let setup = started.elapsed();
+    let looping = Instant::now();
+    let (model, stats) = simulation.run();
+    let simulate = looping.elapsed();
+    (model.report(&stats), stats, Timing { setup, simulate })
 }
 
 /// Runs one run of a loaded experiment.
@@ -110,9 +138,9 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
     })?;
     let limits = experiment.stop.limits();
     let nodes = experiment.network.nodes;
-    let (report, stats) = match &experiment.protocol {
+    let (report, stats, timing) = match &experiment.protocol {
         ProtocolConfig::Flood(config) => {
-            simulate(Flood::new(config.clone(), nodes, spec.seed), world, spec.seed, limits)
+            simulate(Flood::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
         }
     };
     if stats.stop == StopReason::EventBudget {
@@ -131,6 +159,6 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
         digest: stats.digest,
         report,
         nodes: stats.nodes,
-        wall: started.elapsed(),
+        timing,
     })
 }
