@@ -366,7 +366,16 @@ impl NetworkConfig {
 
     fn validate_topology(&self) -> Result<(), ConfigError> {
         let n = self.nodes;
+        // Adjacency is indexed with u32 offsets; a denser graph would not fit (nor be useful).
+        let max_links = f64::from(i32::MAX);
         match &self.topology {
+            TopologyConfig::Complete if f64::from(n) * f64::from(n - 1) > max_links => Err(ConfigError::new(
+                "topology",
+                format!("a complete graph on {n} nodes has too many links; use RandomRegular or ErdosRenyi"),
+            )),
+            TopologyConfig::ErdosRenyi { p } if p * f64::from(n) * f64::from(n - 1) > max_links => {
+                Err(ConfigError::new("topology.p", format!("p = {p} on {n} nodes gives too many links; lower p")))
+            }
             TopologyConfig::Complete | TopologyConfig::EdgeListFile(_) => Ok(()),
             TopologyConfig::RandomRegular { degree } => {
                 let path = "topology.degree";
