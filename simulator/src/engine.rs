@@ -174,7 +174,7 @@ impl<P: Protocol> Simulation<P> {
             }
             Event::Net(net) => {
                 let code = match net {
-                    NetEvent::Arrive(_) => kind::ARRIVE,
+                    NetEvent::Arrive(_) | NetEvent::FifoArrive(_) => kind::ARRIVE,
                     NetEvent::UplinkDone(_) => kind::UPLINK_DONE,
                     NetEvent::DownlinkDone(_) => kind::DOWNLINK_DONE,
                 };

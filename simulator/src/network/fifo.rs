@@ -6,13 +6,17 @@
 //! serial server.
 
 use super::{LinkCapacities, Scheduler, Transfer};
-use crate::network::NetEvent;
-use crate::slab::Slab;
+use crate::network::{MsgId, NetEvent};
 use crate::time::SimTime;
 use crate::topology::NodeId;
 
-struct Arrival {
-    transfer: Transfer,
+/// A transfer whose first bit has reached the receiver's downlink.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FifoArrival {
+    msg: MsgId,
+    /// The receiver.
+    pub(super) to: NodeId,
+    bytes: u64,
     /// Earliest possible delivery: last bit sent + latency.
     not_before: SimTime,
 }
@@ -20,16 +24,11 @@ struct Arrival {
 pub(super) struct FifoLinks {
     uplink_free: Vec<SimTime>,
     downlink_free: Vec<SimTime>,
-    arrivals: Slab<Arrival>,
 }
 
 impl FifoLinks {
     pub(super) fn new(nodes: usize) -> Self {
-        FifoLinks {
-            uplink_free: vec![SimTime::ZERO; nodes],
-            downlink_free: vec![SimTime::ZERO; nodes],
-            arrivals: Slab::default(),
-        }
+        FifoLinks { uplink_free: vec![SimTime::ZERO; nodes], downlink_free: vec![SimTime::ZERO; nodes] }
     }
 
     pub(super) fn send(&mut self, now: SimTime, t: Transfer, caps: &LinkCapacities, sched: &mut impl Scheduler) {
@@ -42,21 +41,17 @@ impl FifoLinks {
             // An unlimited downlink never queues: delivery time is already known.
             sched.schedule_delivery(not_before, t.msg);
         } else {
-            let id = self.arrivals.insert(Arrival { transfer: t, not_before });
-            sched.schedule_net(start + t.latency, NetEvent::Arrive(id));
+            let arrival = FifoArrival { msg: t.msg, to: t.to, bytes: t.bytes, not_before };
+            sched.schedule_net(start + t.latency, NetEvent::FifoArrive(arrival));
         }
     }
 
-    pub(super) fn arrive(&mut self, now: SimTime, id: u32, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let Arrival { transfer: t, not_before } = self.arrivals.remove(id);
+    pub(super) fn arrive(&mut self, now: SimTime, t: FifoArrival, caps: &LinkCapacities, sched: &mut impl Scheduler) {
+        let not_before = t.not_before;
         let downlink = &mut self.downlink_free[t.to as usize];
         let start = (*downlink).max(now);
         let done = (start + caps.download[t.to as usize].transfer_time(t.bytes)).max(not_before);
         *downlink = done;
         sched.schedule_delivery(done, t.msg);
-    }
-
-    pub(super) fn receiver(&self, id: u32) -> NodeId {
-        self.arrivals.get(id).transfer.to
     }
 }

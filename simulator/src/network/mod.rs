@@ -20,6 +20,7 @@ use crate::topology::NodeId;
 use crate::units::Bandwidth;
 
 use fair_share::{FairShareLinks, Side};
+pub use fifo::FifoArrival;
 use fifo::FifoLinks;
 
 /// Index of an in-flight message in the engine's message store.
@@ -28,7 +29,10 @@ pub type MsgId = u32;
 /// Network-internal progress events.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum NetEvent {
-    /// The first bit of a transfer reaches the receiver's downlink.
+    /// Fifo: the first bit of a transfer reaches the receiver's downlink. The event carries what
+    /// the downlink needs, so no side table is touched (the loop is memory-bound).
+    FifoArrive(FifoArrival),
+    /// FairShare: the first bit of transfer `id` reaches the receiver's downlink.
     Arrive(u32),
     /// FairShare: the earliest transfers on this node's uplink have been fully sent.
     UplinkDone(NodeId),
@@ -103,7 +107,7 @@ impl Network {
     /// Advances a network-internal event.
     pub fn handle(&mut self, now: SimTime, event: NetEvent, sched: &mut impl Scheduler) {
         match (&mut self.links, event) {
-            (Links::Fifo(links), NetEvent::Arrive(id)) => links.arrive(now, id, &self.capacities, sched),
+            (Links::Fifo(links), NetEvent::FifoArrive(arrival)) => links.arrive(now, arrival, &self.capacities, sched),
             (Links::FairShare(links), NetEvent::Arrive(id)) => links.arrive(now, id, &self.capacities, sched),
             (Links::FairShare(links), NetEvent::UplinkDone(node)) => {
                 links.link_done(now, Side::Up(node), &self.capacities, sched)
@@ -111,8 +115,9 @@ impl Network {
             (Links::FairShare(links), NetEvent::DownlinkDone(node)) => {
                 links.link_done(now, Side::Down(node), &self.capacities, sched)
             }
-            (Links::Fifo(_), NetEvent::UplinkDone(_) | NetEvent::DownlinkDone(_)) => {
-                unreachable!("Fifo links schedule no shared-link events")
+            (Links::Fifo(_), NetEvent::Arrive(_) | NetEvent::UplinkDone(_) | NetEvent::DownlinkDone(_))
+            | (Links::FairShare(_), NetEvent::FifoArrive(_)) => {
+                unreachable!("network event of another contention policy")
             }
         }
     }
@@ -120,8 +125,9 @@ impl Network {
     /// The node an internal event happens at (for the run digest).
     pub fn event_node(&self, event: NetEvent) -> NodeId {
         match (&self.links, event) {
-            (Links::Fifo(links), NetEvent::Arrive(id)) => links.receiver(id),
+            (_, NetEvent::FifoArrive(arrival)) => arrival.to,
             (Links::FairShare(links), NetEvent::Arrive(id)) => links.receiver(id),
+            (Links::Fifo(_), NetEvent::Arrive(_)) => unreachable!("network event of another contention policy"),
             (_, NetEvent::UplinkDone(node) | NetEvent::DownlinkDone(node)) => node,
         }
     }
