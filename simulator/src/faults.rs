@@ -111,11 +111,6 @@ impl Faults {
         }
         *self.link_loss.get(&(a.min(b), a.max(b))).unwrap_or(&self.default_loss)
     }
-
-    /// Whether any link can lose messages (so loss draws are needed at all).
-    pub fn has_loss(&self) -> bool {
-        self.default_loss > 0.0 || self.link_loss.values().any(|&p| p > 0.0)
-    }
 }
 
 #[cfg(test)]

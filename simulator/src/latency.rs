@@ -86,15 +86,6 @@ impl LatencyModel {
         }
     }
 
-    /// Whether draws use randomness at all (a constant model never touches its stream).
-    pub fn is_random(&self) -> bool {
-        match self {
-            LatencyModel::Constant(_) => false,
-            LatencyModel::Continuous(_) => true,
-            LatencyModel::Regions(r) => r.jitter.iter().any(Option::is_some),
-        }
-    }
-
     /// The region index of every node, if the model places nodes in regions.
     pub fn regions(&self) -> Option<&[u8]> {
         match self {

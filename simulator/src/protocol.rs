@@ -118,11 +118,6 @@ impl<P: Protocol> Default for Effects<P> {
 }
 
 impl<P: Protocol> Effects<P> {
-    /// The effects recorded since the last drain, in order.
-    pub fn list(&self) -> &[Effect<P>] {
-        &self.list
-    }
-
     /// Removes and yields the recorded effects, keeping the buffer's capacity.
     pub fn drain(&mut self) -> std::vec::Drain<'_, Effect<P>> {
         self.list.drain(..)

@@ -89,11 +89,6 @@ impl Network {
         self.latency.sample(from, to, rng)
     }
 
-    /// The latency model (for region assignments in results).
-    pub fn latency_model(&self) -> &LatencyModel {
-        &self.latency
-    }
-
     /// Starts moving `bytes` for message `msg` from `from` to `to`.
     pub fn send(&mut self, now: SimTime, from: NodeId, to: NodeId, bytes: u64, msg: MsgId, sched: &mut impl Scheduler) {
         let latency = self.sample_latency(from, to);
