@@ -23,6 +23,9 @@ const BUCKETS: usize = 129;
 /// A deterministic priority queue of events with lazy cancellation.
 pub struct EventQueue<E> {
     buckets: Vec<Vec<(u128, E)>>,
+    /// Bit `i` of word `i / 64` is set when bucket `i` is non-empty, so the lowest non-empty
+    /// bucket is found without scanning the buckets themselves.
+    occupied: [u64; BUCKETS.div_ceil(64)],
     /// Key of the last popped entry; every pending key is larger.
     last: u128,
     next_seq: u64,
@@ -42,6 +45,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: [0; BUCKETS.div_ceil(64)],
             last: 0,
             // Sequence numbers start at 1 so that every key is above the initial `last`.
             next_seq: 1,
@@ -55,6 +59,17 @@ impl<E> EventQueue<E> {
         (128 - (key ^ self.last).leading_zeros()) as usize
     }
 
+    #[inline]
+    fn place(&mut self, key: u128, event: E) {
+        let b = self.bucket(key);
+        self.buckets[b].push((key, event));
+        self.occupied[b / 64] |= 1 << (b % 64);
+    }
+
+    fn lowest_occupied(&self) -> Option<usize> {
+        self.occupied.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+    }
+
     /// Schedules `event` at `time` and returns a key that can cancel it.
     ///
     /// # Panics
@@ -64,8 +79,7 @@ impl<E> EventQueue<E> {
         let key = (u128::from(time.0) << 64) | u128::from(self.next_seq);
         self.next_seq += 1;
         debug_assert!(key > self.last, "event scheduled in the past");
-        let b = self.bucket(key);
-        self.buckets[b].push((key, event));
+        self.place(key, event);
         self.live += 1;
         EventKey(key)
     }
@@ -86,17 +100,20 @@ impl<E> EventQueue<E> {
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
             if self.buckets[0].is_empty() {
-                let i = self.buckets.iter().position(|b| !b.is_empty())?;
+                let i = self.lowest_occupied()?;
                 let mut moving = std::mem::take(&mut self.buckets[i]);
+                self.occupied[i / 64] &= !(1 << (i % 64));
                 self.last = moving.iter().map(|&(k, _)| k).min().expect("bucket is not empty");
                 for (key, event) in moving.drain(..) {
-                    let b = self.bucket(key);
-                    self.buckets[b].push((key, event));
+                    self.place(key, event);
                 }
                 // Keep the emptied bucket's allocation for reuse.
                 self.buckets[i] = moving;
             }
             let (key, event) = self.buckets[0].pop().expect("bucket 0 was just filled");
+            if self.buckets[0].is_empty() {
+                self.occupied[0] &= !1;
+            }
             if !self.cancelled.is_empty() && self.cancelled.remove(&key) {
                 continue;
             }
