@@ -33,6 +33,9 @@ fn experiment(s: &Scenario) -> Experiment {
         description: String::new(),
         seed: 1,
         stop: StopConfig::default(),
+        replicates: 1,
+        sweep: Vec::new(),
+        zip: Vec::new(),
         network: NetworkConfig {
             nodes: s.nodes,
             topology: TopologyConfig::RandomRegular { degree: 8 },
@@ -72,7 +75,7 @@ fn run_scenario(name: &str) -> Result<(), Failure> {
     })?;
     let experiment = experiment(scenario);
     experiment.validate().map_err(Failure::run)?;
-    let loaded = LoadedExperiment { path: "bench".into(), base_dir: ".".into(), experiment };
+    let loaded = LoadedExperiment::single(experiment, ".".into());
     let record = execute(&loaded, &RunSpec::new(1, 0, 0)).map_err(Failure::run)?;
     println!(
         "{}",

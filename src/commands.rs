@@ -1,9 +1,12 @@
-//! `run` and `check`.
+//! `run`, `check`, `merge` and `reproduce`.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use experiments::{InputError, LoadedExperiment, Override, Provenance, ResultWriter, execute, plan};
+use experiments::campaign::{self, Options, Shard};
+use experiments::reproduce::reproduce;
+use experiments::{InputError, LoadedExperiment, Override, Provenance, ResultDir};
+
+use crate::progress::Reporter;
 
 /// A command that failed, with its exit code (1 run failure, 2 bad input).
 pub struct Failure {
@@ -15,11 +18,15 @@ impl Failure {
     pub fn run(message: impl ToString) -> Self {
         Failure { code: 1, message: message.to_string() }
     }
+
+    pub fn input(message: impl ToString) -> Self {
+        Failure { code: 2, message: message.to_string() }
+    }
 }
 
 impl From<InputError> for Failure {
     fn from(e: InputError) -> Self {
-        Failure { code: 2, message: e.to_string() }
+        Failure::input(e)
     }
 }
 
@@ -36,67 +43,101 @@ fn load(file: &Path, seed: Option<u64>, set: &[String]) -> Result<LoadedExperime
     Ok(experiments::load(file, &overrides)?)
 }
 
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 pub fn check(file: &Path, set: &[String]) -> Result<(), Failure> {
     let loaded = load(file, None, set)?;
     let e = &loaded.experiment;
-    let runs = plan(e).len();
     println!(
-        "{}: ok — experiment `{}`, {} nodes, protocol {}, {runs} run{}",
+        "{}: ok — experiment `{}`, protocol {}, {} × {} = {}",
         file.display(),
         e.name,
-        e.network.nodes,
         e.protocol.name(),
-        if runs == 1 { "" } else { "s" }
+        plural(loaded.points.len(), "point"),
+        plural(e.replicates as usize, "replicate"),
+        plural(loaded.run_count(), "run"),
     );
     Ok(())
 }
 
-pub fn run(file: &Path, out: Option<PathBuf>, seed: Option<u64>, set: &[String], quiet: bool) -> Result<(), Failure> {
+/// Options of `chainsim run` beyond the experiment itself.
+pub struct RunArgs {
+    pub out: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub shard: Option<String>,
+    pub fresh: bool,
+    pub quiet: bool,
+}
+
+pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Result<(), Failure> {
     let loaded = load(file, seed, set)?;
-    let out = out.unwrap_or_else(|| Path::new("results").join(&loaded.experiment.name));
-    let writer = ResultWriter::new(out);
-    let specs = plan(&loaded.experiment);
-    writer.write_manifest(&loaded, &specs, &provenance()).map_err(Failure::run)?;
-    let started = Instant::now();
-    let mut records = Vec::with_capacity(specs.len());
-    let mut failures = Vec::new();
-    for spec in &specs {
-        match execute(&loaded, spec) {
-            Ok(record) => {
-                writer.write_run(&record).map_err(Failure::run)?;
-                if !quiet {
-                    eprintln!(
-                        "run {}: {} events in {:.2} s ({:.2} M events/s; setup {:.2} s), stopped: {:?} at {:.3} s simulated",
-                        spec.id(),
-                        record.events,
-                        record.timing.simulate.as_secs_f64(),
-                        record.timing.events_per_second(record.events) / 1e6,
-                        record.timing.setup.as_secs_f64(),
-                        record.stop,
-                        record.end_time.as_secs_f64(),
-                    );
-                }
-                records.push(record);
+    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::input)?;
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if jobs == 0 {
+        return Err(Failure::input("--jobs must be at least 1"));
+    }
+    let out = args.out.unwrap_or_else(|| Path::new("results").join(&loaded.experiment.name));
+    let dir = ResultDir::new(out);
+    let reporter = Reporter::new(args.quiet);
+    let options = Options { jobs, shard, fresh: args.fresh };
+    let outcome = campaign::run(&loaded, &dir, &options, &provenance(), &reporter).map_err(Failure::run)?;
+    if !args.quiet {
+        eprintln!(
+            "{}: {} already done, {} computed, {} failed in {:.2} s on {}; results in {}",
+            plural(outcome.runs, "run"),
+            outcome.reused,
+            outcome.computed,
+            outcome.failures.len(),
+            outcome.wall_seconds,
+            plural(jobs, "thread"),
+            dir.path().display()
+        );
+    }
+    match outcome.failures.as_slice() {
+        [] => Ok(()),
+        failures => {
+            let listed: Vec<String> =
+                failures.iter().map(|f| format!("{} (seed {}): {}", f.id, f.seed, f.error)).collect();
+            Err(Failure::run(format!("{} failed:\n  {}", plural(failures.len(), "run"), listed.join("\n  "))))
+        }
+    }
+}
+
+pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
+    for input in inputs {
+        if !input.join("manifest.json").is_file() {
+            return Err(Failure::input(format!("{}: no manifest.json, not a result folder", input.display())));
+        }
+    }
+    let inputs: Vec<ResultDir> = inputs.iter().map(ResultDir::new).collect();
+    let copied = campaign::merge(&ResultDir::new(out), &inputs).map_err(Failure::run)?;
+    eprintln!("merged {} from {} into {}", plural(copied, "run"), plural(inputs.len(), "folder"), out.display());
+    Ok(())
+}
+
+pub fn reproduce_runs(dir: &Path, run: Option<&str>) -> Result<(), Failure> {
+    if !dir.join("manifest.json").is_file() {
+        return Err(Failure::input(format!("{}: no manifest.json, not a result folder", dir.display())));
+    }
+    let checks = reproduce(&ResultDir::new(dir), run, Path::new(".")).map_err(Failure::input)?;
+    let mut mismatches = 0;
+    for check in &checks {
+        match &check.actual {
+            Ok(digest) if check.matches() => println!("{}: ok ({digest})", check.id),
+            Ok(digest) => {
+                mismatches += 1;
+                println!("{}: MISMATCH: stored {}, rerun {digest}", check.id, check.expected);
             }
             Err(e) => {
-                eprintln!("run failed: {e}");
-                failures.push(e);
+                mismatches += 1;
+                println!("{}: FAILED: {e}", check.id);
             }
         }
     }
-    writer.write_runs_csv(&records).map_err(Failure::run)?;
-    writer.write_perf(&records).map_err(Failure::run)?;
-    if !quiet {
-        eprintln!(
-            "{} of {} runs finished in {:.2} s; results in {}",
-            records.len(),
-            specs.len(),
-            started.elapsed().as_secs_f64(),
-            writer.dir().display()
-        );
-    }
-    match failures.len() {
+    match mismatches {
         0 => Ok(()),
-        n => Err(Failure::run(format!("{n} run(s) failed"))),
+        n => Err(Failure::run(format!("{} of {} did not reproduce", plural(n, "run"), checks.len()))),
     }
 }

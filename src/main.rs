@@ -2,6 +2,7 @@
 
 mod bench;
 mod commands;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,9 +31,34 @@ enum Command {
         /// Override a value of the experiment, e.g. --set network.nodes=500 (repeatable).
         #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
         set: Vec<String>,
+        /// Runs in parallel [default: all cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the I-th of N slices of the runs, e.g. --shard "$SLURM_ARRAY_TASK_ID/8".
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Discard finished runs in the output folder and start over.
+        #[arg(long)]
+        fresh: bool,
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Combine the result folders of `run --shard` slices into one.
+    Merge {
+        /// The combined result folder.
+        out: PathBuf,
+        /// The slice folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Rerun runs from a result folder's manifest and check that their digests match.
+    Reproduce {
+        /// The result folder.
+        dir: PathBuf,
+        /// Only this run (e.g. 3-1).
+        #[arg(long)]
+        run: Option<String>,
     },
     /// Validate an experiment file without running it.
     Check {
@@ -54,7 +80,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { file, out, seed, set, quiet } => commands::run(&file, out, seed, &set, quiet),
+        Command::Run { file, out, seed, set, jobs, shard, fresh, quiet } => {
+            commands::run(&file, seed, &set, commands::RunArgs { out, jobs, shard, fresh, quiet })
+        }
+        Command::Merge { out, dirs } => commands::merge(&out, &dirs),
+        Command::Reproduce { dir, run } => commands::reproduce_runs(&dir, run.as_deref()),
         Command::Check { file, set } => commands::check(&file, &set),
         Command::Bench { scenario } => bench::main(scenario.as_deref()),
     };

@@ -2,6 +2,8 @@
 
 use models::flood::FloodConfig;
 use serde::{Deserialize, Serialize};
+
+use crate::sweep::{Axis, deserialize_axes};
 use simulator::config::{ConfigError, NetworkConfig};
 use simulator::{Limits, SimDuration, SimTime};
 
@@ -24,9 +26,23 @@ pub struct Experiment {
     pub network: NetworkConfig,
     /// The protocol every node runs.
     pub protocol: ProtocolConfig,
+    /// Runs per parameter point, each with its own seed.
+    #[serde(default = "default_replicates")]
+    pub replicates: u32,
+    /// Swept keys: `[("network.nodes", [100, 1000])]`; the grid is their cartesian product.
+    /// Not part of a point's resolved config (the manifest lists the sweep separately).
+    #[serde(default, skip_serializing, deserialize_with = "deserialize_axes")]
+    pub sweep: Vec<Axis>,
+    /// Keys varied together as one axis of the grid; all need equally many values.
+    #[serde(default, skip_serializing, deserialize_with = "deserialize_axes")]
+    pub zip: Vec<Axis>,
 }
 
 fn default_seed() -> u64 {
+    1
+}
+
+fn default_replicates() -> u32 {
     1
 }
 
@@ -87,6 +103,9 @@ impl Experiment {
                     self.name
                 ),
             ));
+        }
+        if self.replicates == 0 {
+            return Err(ConfigError::new("replicates", "must be at least 1"));
         }
         if self.stop.events == 0 {
             return Err(ConfigError::new("stop.events", "must be at least 1"));

@@ -4,14 +4,18 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod campaign;
 pub mod experiment;
 pub mod load;
 pub mod overrides;
+pub mod reproduce;
 pub mod results;
 pub mod ron_value;
 pub mod runner;
+pub mod summary;
+pub mod sweep;
 
 pub use experiment::{Experiment, ProtocolConfig, StopConfig};
-pub use load::{InputError, LoadedExperiment, Override, load};
-pub use results::{Provenance, ResultWriter, WriteError};
+pub use load::{InputError, LoadedExperiment, Override, Point, load};
+pub use results::{Provenance, ResultDir, WriteError};
 pub use runner::{RunError, RunRecord, RunSpec, Timing, execute, plan};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::experiment::Experiment;
+use crate::sweep::{self, Params};
 use crate::{overrides, ron_value};
 use simulator::config::ConfigError;
 
@@ -49,6 +50,14 @@ pub enum InputError {
         /// What is wrong.
         message: String,
     },
+    /// A sweep axis, one of its values, or a combination of values is invalid.
+    #[error("{path}: {message}")]
+    Sweep {
+        /// The file.
+        path: PathBuf,
+        /// The axis or point and what is wrong.
+        message: String,
+    },
     /// A file the experiment refers to is missing or malformed.
     #[error("{path}: {message}")]
     Referenced {
@@ -87,15 +96,39 @@ impl Override {
     }
 }
 
-/// A parsed, overridden and validated experiment.
+/// One point of the parameter grid.
+#[derive(Clone, Debug)]
+pub struct Point {
+    /// The swept keys and their values at this point, in axis order.
+    pub params: Params,
+    /// The experiment with those values applied, validated.
+    pub experiment: Experiment,
+}
+
+/// A parsed, overridden and validated experiment with its grid expanded.
 #[derive(Clone, Debug)]
 pub struct LoadedExperiment {
     /// The file it came from.
     pub path: PathBuf,
     /// The folder relative paths in the experiment are resolved against.
     pub base_dir: PathBuf,
-    /// The resolved experiment.
+    /// The experiment as written (with overrides), including its sweep.
     pub experiment: Experiment,
+    /// The points of the grid, in order; one point when nothing is swept.
+    pub points: Vec<Point>,
+}
+
+impl LoadedExperiment {
+    /// An experiment without a sweep, built in code.
+    pub fn single(experiment: Experiment, base_dir: PathBuf) -> Self {
+        let point = Point { params: Vec::new(), experiment: experiment.clone() };
+        LoadedExperiment { path: PathBuf::from(&experiment.name), base_dir, experiment, points: vec![point] }
+    }
+
+    /// Total number of runs: points × replicates.
+    pub fn run_count(&self) -> usize {
+        self.points.len() * self.experiment.replicates as usize
+    }
 }
 
 fn ron_options() -> ron::Options {
@@ -118,6 +151,8 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, Inp
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
     let mut experiment = parse(&text, path)?;
     if !overrides.is_empty() {
+        // The sweep is not part of the JSON shape; keep it across the round trip.
+        let (sweep, zip) = (std::mem::take(&mut experiment.sweep), std::mem::take(&mut experiment.zip));
         let mut tree = serde_json::to_value(&experiment).expect("experiments serialise to JSON");
         for o in overrides {
             overrides::set(&mut tree, &o.path, o.value.clone())
@@ -127,12 +162,51 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, Inp
                 message: format!("{e}; the value must have the type of `{}`", o.path),
             })?;
         }
+        (experiment.sweep, experiment.zip) = (sweep, zip);
     }
     experiment.validate().map_err(|error| InputError::Invalid { path: path.to_path_buf(), error })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    simulator::world::explicit_edges(&experiment.network, &base_dir)
-        .map_err(|e| InputError::Referenced { path: path.to_path_buf(), message: e.to_string() })?;
-    Ok(LoadedExperiment { path: path.to_path_buf(), base_dir, experiment })
+    let sweep_error = |message: String| InputError::Sweep { path: path.to_path_buf(), message };
+    let points = resolve_points(&experiment).map_err(sweep_error)?;
+    for point in &points {
+        simulator::world::explicit_edges(&point.experiment.network, &base_dir)
+            .map_err(|e| InputError::Referenced { path: path.to_path_buf(), message: e.to_string() })?;
+    }
+    Ok(LoadedExperiment { path: path.to_path_buf(), base_dir, experiment, points })
+}
+
+/// The experiment with `params` applied, validated; the error says what is wrong.
+fn apply(base: &Value, params: &Params) -> Result<Experiment, String> {
+    let mut tree = base.clone();
+    for (key, value) in params {
+        overrides::set(&mut tree, key, value.clone())?;
+    }
+    let experiment: Experiment = serde_json::from_value(tree).map_err(|e| e.to_string())?;
+    experiment.validate().map_err(|e| e.to_string())?;
+    Ok(experiment)
+}
+
+/// Expands the sweep of `experiment` into validated points. Every value is first checked on its
+/// own, so that an error names the axis and the value; then every combination.
+fn resolve_points(experiment: &Experiment) -> Result<Vec<Point>, String> {
+    let base = serde_json::to_value(experiment).expect("experiments serialise to JSON");
+    for axis in experiment.sweep.iter().chain(&experiment.zip) {
+        for value in &axis.values {
+            apply(&base, &vec![(axis.key.clone(), value.clone())])
+                .map_err(|e| format!("sweep axis `{}`, value `{}`: {e}", axis.key, sweep::display(value)))?;
+        }
+    }
+    sweep::expand(&experiment.sweep, &experiment.zip)?
+        .into_iter()
+        .enumerate()
+        .map(|(index, params)| {
+            let experiment = apply(&base, &params).map_err(|e| {
+                let described: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", sweep::display(v))).collect();
+                format!("sweep point {index} ({}): {e}", described.join(", "))
+            })?;
+            Ok(Point { params, experiment })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -157,6 +231,27 @@ mod tests {
         let err = parse(text, Path::new("x.ron")).unwrap_err().to_string();
         assert!(err.starts_with("x.ron:3:"), "{err}");
         assert!(err.contains("nodez"), "{err}");
+    }
+
+    #[test]
+    fn sweeps_expand_into_validated_points() {
+        let text = MINIMAL.replace(
+            "(name",
+            "(replicates: 2, sweep: [(\"network.nodes\", [10, 20]), (\"network.contention\", [Fifo, FairShare])], name",
+        );
+        let experiment = parse(&text, Path::new("t.ron")).unwrap();
+        let points = resolve_points(&experiment).unwrap();
+        assert_eq!(points.len(), 4);
+        assert_eq!(points[3].experiment.network.nodes, 20);
+        assert_eq!(points[3].experiment.network.contention, simulator::config::Contention::FairShare);
+        assert_eq!(points[0].params[1].1, serde_json::json!("Fifo"));
+
+        let bad = MINIMAL.replace("(name", "(sweep: [(\"network.nodes\", [10, \"many\"])], name");
+        let err = resolve_points(&parse(&bad, Path::new("t.ron")).unwrap()).unwrap_err();
+        assert!(err.contains("sweep axis `network.nodes`, value `many`"), "{err}");
+        let combo = MINIMAL.replace("(name", "(sweep: [(\"network.nodes\", [4, 10])], name");
+        let err = resolve_points(&parse(&combo, Path::new("t.ron")).unwrap()).unwrap_err();
+        assert!(err.contains("value `4`") && err.contains("degree"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Result files of an experiment (see ARCHITECTURE.md, "Result files"):
-//! `manifest.json`, `runs.csv`, `runs/<run id>.json` and `perf.json`. Everything but `perf.json`
-//! is a pure function of the resolved config and the seeds, so identical runs give byte-identical
-//! files; wall-clock figures go to `perf.json` only.
+//! Result files of an experiment (see README.md, "Reading the results"): `manifest.json`,
+//! `runs/<run id>.json`, `runs.csv`, `summary.csv` and `perf.json`. Everything but `perf.json`
+//! is a pure function of the resolved configs and the seeds. The tables are always rebuilt from
+//! the run files, in plan order, so a resumed, sharded-and-merged or parallel run gives the same
+//! bytes as a single uninterrupted one.
 
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -9,7 +10,10 @@ use std::path::{Path, PathBuf};
 use crate::atomic;
 use crate::load::LoadedExperiment;
 use crate::runner::{RunRecord, RunSpec};
+use crate::summary::summarize;
+use crate::sweep::{self, Params};
 use simulator::NodeCounters;
+use simulator::rng::splitmix64;
 
 /// Where the results were produced: the tool's version and, when known, its source commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,19 +24,14 @@ pub struct Provenance {
     pub git_commit: Option<String>,
 }
 
-/// Writes results into one output folder.
-pub struct ResultWriter {
-    dir: PathBuf,
-}
-
-/// A result file could not be written. The CLI exits with code 1.
+/// A result file could not be written or read. The CLI exits with code 1.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("{path}: {message}")]
 pub struct WriteError {
     /// The file.
     pub path: PathBuf,
-    /// Why.
-    pub source: std::io::Error,
+    /// What went wrong.
+    pub message: String,
 }
 
 fn pretty(value: &Value) -> Vec<u8> {
@@ -46,107 +45,60 @@ pub fn digest_hex(digest: u64) -> String {
     format!("{digest:016x}")
 }
 
-impl ResultWriter {
-    /// A writer into `dir` (created on first write).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ResultWriter { dir: dir.into() }
-    }
+/// Swept parameters as a JSON object, in axis order.
+pub fn params_object(params: &Params) -> Value {
+    Value::Object(params.iter().cloned().collect())
+}
 
-    /// The output folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+/// Identifies a run's inputs: its resolved config, replicate, seed and the chainsim version. A
+/// stored run with the same key need not be recomputed.
+pub fn run_key(loaded: &LoadedExperiment, spec: &RunSpec, version: &str) -> String {
+    let config = serde_json::to_string(&loaded.points[spec.point].experiment).expect("experiments serialise");
+    let text = format!("{version}\n{}\n{}\n{config}", spec.replicate, spec.seed);
+    // FNV-1a, then a finaliser: stable across platforms and releases, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
     }
+    format!("{:016x}", splitmix64(hash))
+}
 
-    fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
-        let path = self.dir.join(relative);
-        atomic::write(&path, bytes).map_err(|source| WriteError { path, source })
-    }
+/// The content of `runs/<id>.json` for a finished run.
+pub fn run_json(record: &RunRecord, params: &Params, key: &str) -> Value {
+    let metrics: Map<String, Value> = record
+        .report
+        .metrics
+        .iter()
+        .map(|(name, value)| (name.to_string(), serde_json::to_value(value).expect("metrics serialise")))
+        .collect();
+    json!({
+        "id": record.spec.id(),
+        "point": record.spec.point,
+        "replicate": record.spec.replicate,
+        "seed": record.spec.seed,
+        "key": key,
+        "params": params_object(params),
+        "digest": digest_hex(record.digest),
+        "stop": record.stop,
+        "end_time_ms": record.end_time.as_millis_f64(),
+        "events": record.events,
+        "metrics": metrics,
+        "detail": record.report.detail,
+        "nodes": node_columns(&record.nodes),
+    })
+}
 
-    /// `manifest.json`: everything needed to reproduce the results.
-    pub fn write_manifest(
-        &self,
-        loaded: &LoadedExperiment,
-        runs: &[RunSpec],
-        provenance: &Provenance,
-    ) -> Result<(), WriteError> {
-        let experiment = &loaded.experiment;
-        let runs: Vec<Value> = runs
-            .iter()
-            .map(|r| json!({"id": r.id(), "point": r.point, "replicate": r.replicate, "seed": r.seed}))
-            .collect();
-        let manifest = json!({
-            "chainsim_version": provenance.version,
-            "git_commit": provenance.git_commit,
-            "experiment": experiment.name,
-            "seed": experiment.seed,
-            "config": serde_json::to_value(experiment).expect("experiments serialise to JSON"),
-            "runs": runs,
-        });
-        self.write("manifest.json", &pretty(&manifest))
-    }
-
-    /// `runs/<id>.json`: all metrics, detail and per-node counters of one run.
-    pub fn write_run(&self, record: &RunRecord) -> Result<(), WriteError> {
-        let metrics: Map<String, Value> = record
-            .report
-            .metrics
-            .iter()
-            .map(|(name, value)| (name.to_string(), serde_json::to_value(value).expect("metrics serialise")))
-            .collect();
-        let run = json!({
-            "id": record.spec.id(),
-            "point": record.spec.point,
-            "replicate": record.spec.replicate,
-            "seed": record.spec.seed,
-            "digest": digest_hex(record.digest),
-            "stop": record.stop,
-            "end_time_ms": record.end_time.as_millis_f64(),
-            "events": record.events,
-            "metrics": metrics,
-            "detail": record.report.detail,
-            "nodes": node_columns(&record.nodes),
-        });
-        self.write(&format!("runs/{}.json", record.spec.id()), &pretty(&run))
-    }
-
-    /// `runs.csv`: one row per run, in run order.
-    pub fn write_runs_csv(&self, records: &[RunRecord]) -> Result<(), WriteError> {
-        let mut csv = csv::Writer::from_writer(Vec::new());
-        let metric_names: Vec<&str> =
-            records.first().map(|r| r.report.metrics.iter().map(|(n, _)| *n).collect()).unwrap_or_default();
-        let mut header = vec!["point", "replicate", "seed", "digest"];
-        header.extend(&metric_names);
-        csv.write_record(&header).expect("writing to memory");
-        for r in records {
-            let mut row = vec![
-                r.spec.point.to_string(),
-                r.spec.replicate.to_string(),
-                r.spec.seed.to_string(),
-                digest_hex(r.digest),
-            ];
-            row.extend(r.report.metrics.iter().map(|(_, v)| v.to_csv_field()));
-            csv.write_record(&row).expect("writing to memory");
-        }
-        self.write("runs.csv", &csv.into_inner().expect("in-memory writer"))
-    }
-
-    /// `perf.json`: wall-clock figures, the only output that differs between identical runs.
-    pub fn write_perf(&self, records: &[RunRecord]) -> Result<(), WriteError> {
-        let runs: Vec<Value> = records
-            .iter()
-            .map(|r| {
-                json!({
-                    "id": r.spec.id(),
-                    "setup_seconds": r.timing.setup.as_secs_f64(),
-                    "simulate_seconds": r.timing.simulate.as_secs_f64(),
-                    "events": r.events,
-                    "events_per_second": r.timing.events_per_second(r.events),
-                })
-            })
-            .collect();
-        let total: f64 = records.iter().map(|r| (r.timing.setup + r.timing.simulate).as_secs_f64()).sum();
-        self.write("perf.json", &pretty(&json!({"total_wall_seconds": total, "runs": runs})))
-    }
+/// The content of `runs/<id>.json` for a run that failed: enough to reproduce the failure.
+pub fn failed_run_json(spec: &RunSpec, params: &Params, key: &str, error: &str) -> Value {
+    json!({
+        "id": spec.id(),
+        "point": spec.point,
+        "replicate": spec.replicate,
+        "seed": spec.seed,
+        "key": key,
+        "params": params_object(params),
+        "error": error,
+    })
 }
 
 /// Per-node counters as one array per counter, indexed by node id.
@@ -161,4 +113,224 @@ fn node_columns(nodes: &[NodeCounters]) -> Value {
         "cpu_busy_ns": column(|c| c.cpu_busy_ns),
         "disk_busy_ns": column(|c| c.disk_busy_ns),
     })
+}
+
+/// A result folder.
+pub struct ResultDir {
+    dir: PathBuf,
+}
+
+impl ResultDir {
+    /// The folder `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        ResultDir { dir: dir.into() }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn error(path: PathBuf, e: impl ToString) -> WriteError {
+        WriteError { path, message: e.to_string() }
+    }
+
+    /// Writes `relative` atomically.
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        let path = self.dir.join(relative);
+        atomic::write(&path, bytes).map_err(|e| Self::error(path, e))
+    }
+
+    /// Reads `relative` as JSON.
+    pub fn read_json(&self, relative: &str) -> Result<Value, WriteError> {
+        let path = self.dir.join(relative);
+        let bytes = std::fs::read(&path).map_err(|e| Self::error(path.clone(), e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Self::error(path, e))
+    }
+
+    /// `manifest.json`: everything needed to reproduce the results.
+    pub fn write_manifest(
+        &self,
+        loaded: &LoadedExperiment,
+        runs: &[RunSpec],
+        provenance: &Provenance,
+    ) -> Result<(), WriteError> {
+        self.write("manifest.json", &pretty(&manifest(loaded, runs, provenance)))
+    }
+
+    /// Writes the file of one run.
+    pub fn write_run(&self, id: &str, run: &Value) -> Result<(), WriteError> {
+        self.write(&format!("runs/{id}.json"), &pretty(run))
+    }
+
+    /// The stored runs, by id, of every readable `runs/*.json` (unreadable files are skipped:
+    /// they are rewritten when their run is recomputed).
+    pub fn stored_runs(&self) -> Vec<(String, Value)> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("runs")) else { return Vec::new() };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let value = self.read_json(&format!("runs/{name}")).ok()?;
+                Some((name.trim_end_matches(".json").to_string(), value))
+            })
+            .collect()
+    }
+
+    /// Deletes temporary files left by an interrupted write (they never replaced a real file).
+    pub fn remove_temporaries(&self) -> Result<(), WriteError> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("runs")) else { return Ok(()) };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                std::fs::remove_file(entry.path()).map_err(|e| Self::error(entry.path(), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the file of run `id`.
+    pub fn remove_run(&self, id: &str) -> Result<(), WriteError> {
+        let path = self.dir.join(format!("runs/{id}.json"));
+        std::fs::remove_file(&path).map_err(|e| Self::error(path, e))
+    }
+
+    /// Rebuilds `runs.csv` and `summary.csv` from the run files of `ids` (plan order).
+    pub fn write_tables(&self, ids: &[String]) -> Result<(), WriteError> {
+        let runs: Vec<Value> = ids.iter().filter_map(|id| self.read_json(&format!("runs/{id}.json")).ok()).collect();
+        let finished: Vec<&Value> = runs.iter().filter(|r| r.get("error").is_none()).collect();
+        self.write("runs.csv", &runs_csv(&finished))?;
+        self.write("summary.csv", &summary_csv(&finished))
+    }
+
+    /// `perf.json`: wall-clock figures of the runs computed by this invocation.
+    pub fn write_perf(&self, records: &[RunRecord], jobs: usize, wall_seconds: f64) -> Result<(), WriteError> {
+        let runs: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.spec.id(),
+                    "setup_seconds": r.timing.setup.as_secs_f64(),
+                    "simulate_seconds": r.timing.simulate.as_secs_f64(),
+                    "events": r.events,
+                    "events_per_second": r.timing.events_per_second(r.events),
+                })
+            })
+            .collect();
+        self.write("perf.json", &pretty(&json!({"jobs": jobs, "wall_seconds": wall_seconds, "runs": runs})))
+    }
+}
+
+fn manifest(loaded: &LoadedExperiment, runs: &[RunSpec], provenance: &Provenance) -> Value {
+    let experiment = &loaded.experiment;
+    let axes = |axes: &[sweep::Axis]| -> Value {
+        axes.iter().map(|a| json!({"key": a.key, "values": a.values})).collect::<Vec<_>>().into()
+    };
+    let points: Vec<Value> = loaded
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "point": i,
+                "params": params_object(&p.params),
+                "config": serde_json::to_value(&p.experiment).expect("experiments serialise"),
+            })
+        })
+        .collect();
+    let runs: Vec<Value> = runs
+        .iter()
+        .map(|r| json!({"id": r.id(), "point": r.point, "replicate": r.replicate, "seed": r.seed}))
+        .collect();
+    json!({
+        "chainsim_version": provenance.version,
+        "git_commit": provenance.git_commit,
+        "experiment": experiment.name,
+        "seed": experiment.seed,
+        "replicates": experiment.replicates,
+        "config": serde_json::to_value(experiment).expect("experiments serialise"),
+        "sweep": axes(&experiment.sweep),
+        "zip": axes(&experiment.zip),
+        "points": points,
+        "runs": runs,
+    })
+}
+
+/// A JSON number or null as a CSV cell.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn param_keys(runs: &[&Value]) -> Vec<String> {
+    runs.first().and_then(|r| r["params"].as_object()).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+fn metric_names(runs: &[&Value]) -> Vec<String> {
+    runs.first().and_then(|r| r["metrics"].as_object()).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+fn param_cells<'a>(run: &'a Value, keys: &'a [String]) -> impl Iterator<Item = String> + 'a {
+    keys.iter().map(move |k| sweep::display(&run["params"][k]))
+}
+
+fn runs_csv(runs: &[&Value]) -> Vec<u8> {
+    let keys = param_keys(runs);
+    let metrics = metric_names(runs);
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["point", "replicate", "seed", "digest"].map(String::from).to_vec();
+    header.extend(keys.iter().cloned());
+    header.extend(metrics.iter().cloned());
+    csv.write_record(&header).expect("writing to memory");
+    for run in runs {
+        let mut row: Vec<String> = ["point", "replicate", "seed", "digest"].iter().map(|f| cell(&run[*f])).collect();
+        row.extend(param_cells(run, &keys));
+        row.extend(metrics.iter().map(|m| cell(&run["metrics"][m])));
+        csv.write_record(&row).expect("writing to memory");
+    }
+    csv.into_inner().expect("in-memory writer")
+}
+
+fn summary_csv(runs: &[&Value]) -> Vec<u8> {
+    let keys = param_keys(runs);
+    let metrics = metric_names(runs);
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_string()];
+    header.extend(keys.iter().cloned());
+    for m in &metrics {
+        header.extend(["mean", "std", "ci95_low", "ci95_high", "n"].map(|s| format!("{m}_{s}")));
+    }
+    csv.write_record(&header).expect("writing to memory");
+    let mut start = 0;
+    while start < runs.len() {
+        let point = &runs[start]["point"];
+        let end = start + runs[start..].iter().take_while(|r| &r["point"] == point).count();
+        let group = &runs[start..end];
+        let mut row = vec![cell(point)];
+        row.extend(param_cells(group[0], &keys));
+        for m in &metrics {
+            let values: Vec<f64> = group.iter().filter_map(|r| r["metrics"][m].as_f64()).collect();
+            let number = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+            match summarize(&values) {
+                Some(s) => row.extend([
+                    s.mean.to_string(),
+                    number(s.std),
+                    number(s.ci95.map(|c| c.0)),
+                    number(s.ci95.map(|c| c.1)),
+                    s.n.to_string(),
+                ]),
+                None => row.extend(["", "", "", "", "0"].map(String::from)),
+            }
+        }
+        csv.write_record(&row).expect("writing to memory");
+        start = end;
+    }
+    csv.into_inner().expect("in-memory writer")
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-use crate::experiment::{Experiment, ProtocolConfig};
+use crate::experiment::ProtocolConfig;
 use crate::load::LoadedExperiment;
 use models::Model;
 use models::flood::Flood;
@@ -39,9 +39,12 @@ pub fn run_seed(experiment_seed: u64, point: usize, replicate: u32) -> u64 {
     splitmix64(experiment_seed ^ splitmix64(((point as u64) << 32) | u64::from(replicate)))
 }
 
-/// The runs an experiment consists of, in order.
-pub fn plan(experiment: &Experiment) -> Vec<RunSpec> {
-    vec![RunSpec::new(experiment.seed, 0, 0)]
+/// The runs of an experiment in order: every point, and at each point every replicate.
+pub fn plan(loaded: &LoadedExperiment) -> Vec<RunSpec> {
+    let seed = loaded.experiment.seed;
+    (0..loaded.points.len())
+        .flat_map(|point| (0..loaded.experiment.replicates).map(move |replicate| RunSpec::new(seed, point, replicate)))
+        .collect()
 }
 
 /// Everything one finished run produced.
@@ -129,7 +132,7 @@ fn simulate<M: Model>(
 
 /// Runs one run of a loaded experiment.
 pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, RunError> {
-    let experiment = &loaded.experiment;
+    let experiment = &loaded.points[spec.point].experiment;
     let started = Instant::now();
     let world = World::build(&experiment.network, spec.seed, &loaded.base_dir).map_err(|e| RunError::Build {
         id: spec.id(),

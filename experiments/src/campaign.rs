@@ -1,0 +1,229 @@
+//! Running all the runs of an experiment: resume from finished run files, run the rest in parallel
+//! (whole runs on a rayon pool, never parallelism inside a run), write each run's file as soon as
+//! it finishes, and rebuild the tables in plan order.
+
+use rayon::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::load::LoadedExperiment;
+use crate::results::{Provenance, ResultDir, WriteError, failed_run_json, params_object, run_json, run_key};
+use crate::runner::{RunRecord, RunSpec, execute, plan};
+
+/// The I-th of N slices of the runs (1-based), for spreading one experiment over machines.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, 1..=count.
+    pub index: usize,
+    /// How many slices.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parses `I/N` with 1 ≤ I ≤ N.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not a shard: write I/N with 1 ≤ I ≤ N, e.g. --shard 2/8");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count): (usize, usize) =
+            (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the run at position `position` of the plan belongs to this slice.
+    pub fn contains(&self, position: usize) -> bool {
+        position % self.count == self.index - 1
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Worker threads (whole runs in parallel).
+    pub jobs: usize,
+    /// Only this slice of the runs.
+    pub shard: Option<Shard>,
+    /// Discard stored runs and start over.
+    pub fresh: bool,
+}
+
+/// Told about progress as runs finish (from worker threads).
+pub trait Progress: Sync {
+    /// `to_run` runs are about to start; `reused` were already done.
+    fn start(&self, to_run: usize, reused: usize);
+    /// One run finished (successfully or not).
+    fn run_finished(&self, id: &str, error: Option<&str>);
+    /// All runs finished.
+    fn finish(&self);
+}
+
+/// A run that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// Run id.
+    pub id: String,
+    /// Its seed.
+    pub seed: u64,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Runs in this slice.
+    pub runs: usize,
+    /// Runs found finished and not recomputed.
+    pub reused: usize,
+    /// Runs computed now.
+    pub computed: usize,
+    /// Runs that failed.
+    pub failures: Vec<Failure>,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+}
+
+/// Runs `loaded` into `dir`.
+pub fn run(
+    loaded: &LoadedExperiment,
+    dir: &ResultDir,
+    options: &Options,
+    provenance: &Provenance,
+    progress: &dyn Progress,
+) -> Result<Outcome, WriteError> {
+    let started = Instant::now();
+    let all = plan(loaded);
+    let mine: Vec<&RunSpec> =
+        all.iter().enumerate().filter(|(i, _)| options.shard.is_none_or(|s| s.contains(*i))).map(|(_, s)| s).collect();
+    let planned_ids: std::collections::BTreeSet<String> = all.iter().map(RunSpec::id).collect();
+
+    dir.remove_temporaries()?;
+    let mut stored: BTreeMap<String, Value> = BTreeMap::new();
+    for (id, run) in dir.stored_runs() {
+        let finished = run.get("error").is_none();
+        if options.fresh || !planned_ids.contains(&id) {
+            dir.remove_run(&id)?;
+        } else if let (true, Some(key)) = (finished, run["key"].as_str()) {
+            stored.insert(key.to_string(), run);
+        }
+    }
+    dir.write_manifest(loaded, &all, provenance)?;
+
+    let mut to_run = Vec::new();
+    let mut reused = 0;
+    for spec in &mine {
+        let key = run_key(loaded, spec, &provenance.version);
+        match stored.get(&key) {
+            Some(run) => {
+                reused += 1;
+                // The same inputs may sit at another index after the grid was edited.
+                if run["id"] != spec.id() {
+                    let mut moved = run.clone();
+                    moved["id"] = spec.id().into();
+                    moved["point"] = spec.point.into();
+                    moved["params"] = params_object(&loaded.points[spec.point].params);
+                    dir.write_run(&spec.id(), &moved)?;
+                }
+            }
+            None => to_run.push((*spec, key)),
+        }
+    }
+
+    progress.start(to_run.len(), reused);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(options.jobs.max(1)).build().map_err(|e| WriteError {
+        path: dir.path().to_path_buf(),
+        message: format!("cannot start {} worker threads: {e}", options.jobs),
+    })?;
+    let computed: Mutex<Vec<RunRecord>> = Mutex::new(Vec::new());
+    let failures: Mutex<Vec<Failure>> = Mutex::new(Vec::new());
+    pool.install(|| {
+        to_run.par_iter().try_for_each(|(spec, key)| -> Result<(), WriteError> {
+            let params = &loaded.points[spec.point].params;
+            match execute(loaded, spec) {
+                Ok(record) => {
+                    dir.write_run(&spec.id(), &run_json(&record, params, key))?;
+                    progress.run_finished(&spec.id(), None);
+                    computed.lock().expect("no worker panicked").push(record);
+                }
+                Err(e) => {
+                    let error = e.to_string();
+                    dir.write_run(&spec.id(), &failed_run_json(spec, params, key, &error))?;
+                    progress.run_finished(&spec.id(), Some(&error));
+                    failures.lock().expect("no worker panicked").push(Failure {
+                        id: spec.id(),
+                        seed: spec.seed,
+                        error,
+                    });
+                }
+            }
+            Ok(())
+        })
+    })?;
+    progress.finish();
+
+    let ids: Vec<String> = all.iter().map(RunSpec::id).collect();
+    dir.write_tables(&ids)?;
+    let mut computed = computed.into_inner().expect("no worker panicked");
+    computed.sort_by_key(|r| (r.spec.point, r.spec.replicate));
+    let wall_seconds = started.elapsed().as_secs_f64();
+    dir.write_perf(&computed, options.jobs, wall_seconds)?;
+    let mut failures = failures.into_inner().expect("no worker panicked");
+    failures.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Outcome { runs: mine.len(), reused, computed: computed.len(), failures, wall_seconds })
+}
+
+/// Combines result folders of shards of one experiment into `out`. Every folder must hold the
+/// same manifest; the result equals an unsharded run.
+pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<usize, WriteError> {
+    let Some(first) = inputs.first() else {
+        return Err(WriteError { path: out.path().to_path_buf(), message: "give at least one folder to merge".into() });
+    };
+    let manifest = std::fs::read(first.path().join("manifest.json"))
+        .map_err(|e| WriteError { path: first.path().join("manifest.json"), message: e.to_string() })?;
+    for input in &inputs[1..] {
+        let other = std::fs::read(input.path().join("manifest.json"))
+            .map_err(|e| WriteError { path: input.path().join("manifest.json"), message: e.to_string() })?;
+        if other != manifest {
+            return Err(WriteError {
+                path: input.path().join("manifest.json"),
+                message: format!(
+                    "differs from {}: only shards of one experiment can be merged",
+                    first.path().display()
+                ),
+            });
+        }
+    }
+    out.write("manifest.json", &manifest)?;
+    let mut copied = 0;
+    for input in inputs {
+        for (id, run) in input.stored_runs() {
+            out.write_run(&id, &run)?;
+            copied += 1;
+        }
+    }
+    let manifest: Value = out.read_json("manifest.json")?;
+    let ids: Vec<String> = manifest["runs"]
+        .as_array()
+        .map(|runs| runs.iter().filter_map(|r| r["id"].as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    out.write_tables(&ids)?;
+    Ok(copied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_runs() {
+        let shards: Vec<Shard> = (1..=3).map(|i| Shard::parse(&format!("{i}/3")).unwrap()).collect();
+        for position in 0..20 {
+            assert_eq!(shards.iter().filter(|s| s.contains(position)).count(), 1);
+        }
+        assert!(Shard::parse("0/3").is_err() && Shard::parse("4/3").is_err() && Shard::parse("x").is_err());
+    }
+}

@@ -1,0 +1,84 @@
+//! `chainsim reproduce`: reruns runs from a result folder's manifest and compares digests.
+
+use serde_json::Value;
+use std::path::Path;
+
+use crate::experiment::Experiment;
+use crate::load::{LoadedExperiment, Point};
+use crate::results::{ResultDir, WriteError, digest_hex};
+use crate::runner::{RunSpec, execute};
+
+/// The outcome of rerunning one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// Run id.
+    pub id: String,
+    /// Digest in the stored run file.
+    pub expected: String,
+    /// Digest of the rerun, or the error that stopped it.
+    pub actual: Result<String, String>,
+}
+
+impl Check {
+    /// Whether the rerun matched.
+    pub fn matches(&self) -> bool {
+        self.actual.as_ref().is_ok_and(|d| *d == self.expected)
+    }
+}
+
+fn bad(dir: &ResultDir, message: impl Into<String>) -> WriteError {
+    WriteError { path: dir.path().join("manifest.json"), message: message.into() }
+}
+
+/// The experiment and its points as recorded in a manifest.
+fn loaded_from_manifest(dir: &ResultDir, manifest: &Value, base_dir: &Path) -> Result<LoadedExperiment, WriteError> {
+    let experiment: Experiment =
+        serde_json::from_value(manifest["config"].clone()).map_err(|e| bad(dir, format!("config: {e}")))?;
+    let points = manifest["points"]
+        .as_array()
+        .ok_or_else(|| bad(dir, "no `points` list"))?
+        .iter()
+        .map(|p| {
+            let experiment: Experiment =
+                serde_json::from_value(p["config"].clone()).map_err(|e| bad(dir, format!("point config: {e}")))?;
+            let params = p["params"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default();
+            Ok(Point { params, experiment })
+        })
+        .collect::<Result<Vec<_>, WriteError>>()?;
+    Ok(LoadedExperiment {
+        path: dir.path().join("manifest.json"),
+        base_dir: base_dir.to_path_buf(),
+        experiment,
+        points,
+    })
+}
+
+/// Reruns every run listed in the manifest of `dir` (or only `only`), resolving relative files
+/// against `base_dir`.
+pub fn reproduce(dir: &ResultDir, only: Option<&str>, base_dir: &Path) -> Result<Vec<Check>, WriteError> {
+    let manifest = dir.read_json("manifest.json")?;
+    let loaded = loaded_from_manifest(dir, &manifest, base_dir)?;
+    let runs = manifest["runs"].as_array().ok_or_else(|| bad(dir, "no `runs` list"))?;
+    let selected: Vec<&Value> = runs.iter().filter(|r| only.is_none_or(|id| r["id"] == id)).collect();
+    if let (Some(id), true) = (only, selected.is_empty()) {
+        return Err(bad(dir, format!("no run `{id}` in this manifest")));
+    }
+    selected
+        .into_iter()
+        .map(|r| {
+            let field = |name: &str| r[name].as_u64().ok_or_else(|| bad(dir, format!("run without `{name}`")));
+            let spec = RunSpec {
+                point: field("point")? as usize,
+                replicate: field("replicate")? as u32,
+                seed: field("seed")?,
+            };
+            if spec.point >= loaded.points.len() {
+                return Err(bad(dir, format!("run {} names point {} which is not listed", spec.id(), spec.point)));
+            }
+            let stored = dir.read_json(&format!("runs/{}.json", spec.id()))?;
+            let expected = stored["digest"].as_str().unwrap_or("").to_string();
+            let actual = execute(&loaded, &spec).map(|record| digest_hex(record.digest)).map_err(|e| e.to_string());
+            Ok(Check { id: spec.id(), expected, actual })
+        })
+        .collect()
+}

@@ -1,0 +1,193 @@
+//! Sweeps end to end: parallel runs, resume after a kill, shards and merge, reproduce, bad axes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SWEEP: &str = r#"(
+    name: "grid",
+    seed: 3,
+    replicates: 3,
+    sweep: [
+        ("network.nodes", [40, 80]),
+        ("network.contention", [Fifo, FairShare]),
+    ],
+    network: (
+        nodes: 40,
+        topology: RandomRegular(degree: 4),
+        bandwidth: (upload: "10Mbps", download: "20Mbps"),
+        latency: LogNormal(median: "30ms", sigma: 0.5),
+    ),
+    protocol: Flood(items: 3, item_size: "100KB", interval: "1s"),
+)
+"#;
+
+fn chainsim(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chainsim")).args(args).current_dir(cwd).output().expect("chainsim starts")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn setup(text: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("grid.ron"), text).unwrap();
+    tmp
+}
+
+fn run_ok(args: &[&str], cwd: &Path) -> Output {
+    let o = chainsim(args, cwd);
+    assert!(o.status.success(), "chainsim {args:?}: {}", stderr(&o));
+    o
+}
+
+/// The deterministic files of a result folder, by relative path.
+fn deterministic_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = ["runs.csv", "summary.csv", "manifest.json"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))))
+        .collect();
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    runs.sort();
+    for path in runs {
+        files.push((path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap()));
+    }
+    files
+}
+
+fn assert_same_results(a: &Path, b: &Path) {
+    let (fa, fb) = (deterministic_files(a), deterministic_files(b));
+    assert_eq!(fa.iter().map(|f| &f.0).collect::<Vec<_>>(), fb.iter().map(|f| &f.0).collect::<Vec<_>>());
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(x == y, "{name} differs between {} and {}", a.display(), b.display());
+    }
+}
+
+#[test]
+fn jobs_1_and_jobs_2_give_byte_identical_results() {
+    let tmp = setup(SWEEP);
+    run_ok(&["run", "grid.ron", "--out", "one", "--jobs", "1", "--quiet"], tmp.path());
+    run_ok(&["run", "grid.ron", "--out", "two", "--jobs", "2", "--quiet"], tmp.path());
+    assert_same_results(&tmp.path().join("one"), &tmp.path().join("two"));
+
+    let runs = std::fs::read_to_string(tmp.path().join("one/runs.csv")).unwrap();
+    assert!(runs.starts_with("point,replicate,seed,digest,network.nodes,network.contention,reach_p50_ms,"), "{runs}");
+    assert_eq!(runs.lines().count(), 1 + 4 * 3);
+    assert!(runs.lines().nth(4).unwrap().starts_with("1,0,"));
+    let summary = std::fs::read_to_string(tmp.path().join("one/summary.csv")).unwrap();
+    assert!(
+        summary
+            .lines()
+            .next()
+            .unwrap()
+            .contains("reach_p50_ms_mean,reach_p50_ms_std,reach_p50_ms_ci95_low,reach_p50_ms_ci95_high,reach_p50_ms_n")
+    );
+    assert_eq!(summary.lines().count(), 1 + 4);
+    assert!(summary.lines().nth(1).unwrap().starts_with("0,40,Fifo,"));
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_recomputing_finished_runs() {
+    // Runs long enough (tens of ms each) that the kill lands part-way.
+    let heavy = SWEEP
+        .replace("[40, 80]", "[600, 800]")
+        .replace("replicates: 3", "replicates: 5")
+        .replace("items: 3", "items: 8");
+    let tmp = setup(&heavy);
+    run_ok(&["run", "grid.ron", "--out", "whole", "--jobs", "1", "--quiet"], tmp.path());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainsim"))
+        .args(["run", "grid.ron", "--out", "killed", "--jobs", "1", "--quiet"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs_dir = tmp.path().join("killed/runs");
+    let count = || {
+        std::fs::read_dir(&runs_dir)
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let finished_before = count();
+    assert!((3..20).contains(&finished_before), "{finished_before} runs finished before the kill");
+
+    let o = run_ok(&["run", "grid.ron", "--out", "killed", "--jobs", "2"], tmp.path());
+    assert!(stderr(&o).contains(&format!("{finished_before} runs already done")), "{}", stderr(&o));
+    let perf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("killed/perf.json")).unwrap()).unwrap();
+    assert_eq!(perf["runs"].as_array().unwrap().len(), 20 - finished_before, "only the missing runs were computed");
+    assert_same_results(&tmp.path().join("whole"), &tmp.path().join("killed"));
+
+    // Editing one axis value invalidates exactly the runs of the points that changed.
+    let edited = heavy.replace("[600, 800]", "[600, 700]");
+    std::fs::write(tmp.path().join("grid.ron"), edited).unwrap();
+    let o = run_ok(&["run", "grid.ron", "--out", "killed", "--jobs", "2"], tmp.path());
+    assert!(stderr(&o).contains("10 runs already done, 10 to run"), "{}", stderr(&o));
+    let o = run_ok(&["run", "grid.ron", "--out", "killed", "--fresh"], tmp.path());
+    assert!(stderr(&o).contains("0 already done, 20 computed"), "{}", stderr(&o));
+}
+
+#[test]
+fn shards_merge_into_the_single_machine_result() {
+    let tmp = setup(SWEEP);
+    run_ok(&["run", "grid.ron", "--out", "single", "--quiet"], tmp.path());
+    run_ok(&["run", "grid.ron", "--out", "s1", "--shard", "1/2", "--quiet"], tmp.path());
+    run_ok(&["run", "grid.ron", "--out", "s2", "--shard", "2/2", "--quiet"], tmp.path());
+    run_ok(&["merge", "merged", "s1", "s2"], tmp.path());
+    assert_same_results(&tmp.path().join("single"), &tmp.path().join("merged"));
+
+    std::fs::write(tmp.path().join("other.ron"), SWEEP.replace("seed: 3", "seed: 4")).unwrap();
+    run_ok(&["run", "other.ron", "--out", "o1", "--shard", "1/2", "--quiet"], tmp.path());
+    let o = chainsim(&["merge", "bad", "s1", "o1"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("only shards of one experiment"), "{}", stderr(&o));
+}
+
+#[test]
+fn reproduce_checks_digests() {
+    let tmp = setup(SWEEP);
+    run_ok(&["run", "grid.ron", "--out", "r", "--quiet"], tmp.path());
+    let o = run_ok(&["reproduce", "r", "--run", "3-2"], tmp.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("3-2: ok"));
+    let path = tmp.path().join("r/runs/1-0.json");
+    let mut run: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    run["digest"] = "0000000000000000".into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&run).unwrap()).unwrap();
+    let o = chainsim(&["reproduce", "r"], tmp.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1-0: MISMATCH"));
+}
+
+#[test]
+fn check_counts_the_runs_of_a_sweep() {
+    let tmp = setup(SWEEP);
+    let o = run_ok(&["check", "grid.ron"], tmp.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("4 points × 3 replicates = 12 runs"));
+}
+
+#[test]
+fn bad_sweeps_exit_2_naming_the_axis_and_value() {
+    let cases = [
+        (SWEEP.replace("\"network.nodes\"", "\"network.nodez\""), vec!["network.nodez", "no key"]),
+        (SWEEP.replace("[40, 80]", "[]"), vec!["network.nodes", "at least one value"]),
+        (SWEEP.replace("[40, 80]", "[40, \"eighty\"]"), vec!["sweep axis `network.nodes`, value `eighty`"]),
+        (SWEEP.replace("[40, 80]", "[40, 4]"), vec!["sweep axis `network.nodes`, value `4`", "degree"]),
+    ];
+    for (text, needles) in cases {
+        let tmp = setup(&text);
+        let o = chainsim(&["run", "grid.ron"], tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        for needle in needles {
+            assert!(stderr(&o).contains(needle), "`{needle}` not in {}", stderr(&o));
+        }
+        assert!(!tmp.path().join("results").exists());
+    }
+}
