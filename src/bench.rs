@@ -3,13 +3,15 @@
 
 use std::process::Command;
 
-use experiments::{Experiment, LoadedExperiment, ProtocolConfig, RunSpec, StopConfig, execute};
+use experiments::campaign::{self, Options};
+use experiments::{Experiment, LoadedExperiment, ProtocolConfig, ResultDir, RunSpec, StopConfig, execute};
 use models::flood::FloodConfig;
 use simulator::SimDuration;
 use simulator::config::{BandwidthConfig, Contention, LatencyConfig, NetworkConfig, TopologyConfig};
 use simulator::units::{Bandwidth, ByteSize};
 
-use crate::commands::Failure;
+use crate::commands::{Failure, provenance};
+use crate::progress::Reporter;
 
 /// A fixed benchmark workload: flooding 1 MB items (degree 8, 20/50 Mbps links, log-normal
 /// latency, Poisson creations 10 s apart).
@@ -36,6 +38,7 @@ fn experiment(s: &Scenario) -> Experiment {
         replicates: 1,
         sweep: Vec::new(),
         zip: Vec::new(),
+        plots: Vec::new(),
         network: NetworkConfig {
             nodes: s.nodes,
             topology: TopologyConfig::RandomRegular { degree: 8 },
@@ -93,6 +96,29 @@ fn run_scenario(name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Wall time of a 16-run sweep (flood over 3,000 nodes, 16 replicates) with 1 and 2 worker
+/// threads, and the speed-up.
+fn sweep_speedup() -> Result<(), Failure> {
+    let mut experiment = experiment(&Scenario { name: "sweep", nodes: 3_000, items: 10, contention: Contention::Fifo });
+    experiment.replicates = 16;
+    let loaded = LoadedExperiment::single(experiment, ".".into());
+    let mut walls = Vec::new();
+    for jobs in [1, 2] {
+        let dir = std::env::temp_dir().join(format!("chainsim-bench-{}-{jobs}", std::process::id()));
+        let options = Options { jobs, shard: None, fresh: true };
+        let outcome = campaign::run(&loaded, &ResultDir::new(&dir), &options, &provenance(), &Reporter::Quiet);
+        let _ = std::fs::remove_dir_all(&dir);
+        let outcome = outcome.map_err(Failure::run)?;
+        if !outcome.failures.is_empty() {
+            return Err(Failure::run(format!("{} benchmark runs failed", outcome.failures.len())));
+        }
+        println!("sweep of {} runs, --jobs {jobs}: {:.2} s", outcome.runs, outcome.wall_seconds);
+        walls.push(outcome.wall_seconds);
+    }
+    println!("speed-up --jobs 2 over --jobs 1: {:.2}", walls[0] / walls[1]);
+    Ok(())
+}
+
 pub fn main(only: Option<&str>) -> Result<(), Failure> {
     if let Some(name) = only {
         return run_scenario(name);
@@ -120,5 +146,6 @@ pub fn main(only: Option<&str>) -> Result<(), Failure> {
             line["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
         );
     }
-    Ok(())
+    println!();
+    sweep_speedup()
 }

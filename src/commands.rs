@@ -83,6 +83,9 @@ pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Res
     let reporter = Reporter::new(args.quiet);
     let options = Options { jobs, shard, fresh: args.fresh };
     let outcome = campaign::run(&loaded, &dir, &options, &provenance(), &reporter).map_err(Failure::run)?;
+    for problem in &outcome.plot_problems {
+        eprintln!("warning: plot not drawn: {problem}");
+    }
     if !args.quiet {
         eprintln!(
             "{}: {} already done, {} computed, {} failed in {:.2} s on {}; results in {}",
@@ -112,9 +115,26 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
         }
     }
     let inputs: Vec<ResultDir> = inputs.iter().map(ResultDir::new).collect();
-    let copied = campaign::merge(&ResultDir::new(out), &inputs).map_err(Failure::run)?;
+    let (copied, plot_problems) = campaign::merge(&ResultDir::new(out), &inputs).map_err(Failure::run)?;
+    for problem in &plot_problems {
+        eprintln!("warning: plot not drawn: {problem}");
+    }
     eprintln!("merged {} from {} into {}", plural(copied, "run"), plural(inputs.len(), "folder"), out.display());
     Ok(())
+}
+
+pub fn plot(dir: &Path) -> Result<(), Failure> {
+    if !dir.join("manifest.json").is_file() {
+        return Err(Failure::input(format!("{}: no manifest.json, not a result folder", dir.display())));
+    }
+    let (drawn, problems) = experiments::figures::draw_all(&ResultDir::new(dir)).map_err(Failure::run)?;
+    for path in &drawn {
+        println!("{}", path.display());
+    }
+    match problems.as_slice() {
+        [] => Ok(()),
+        problems => Err(Failure::run(format!("plots not drawn:\n  {}", problems.join("\n  ")))),
+    }
 }
 
 pub fn reproduce_runs(dir: &Path, run: Option<&str>) -> Result<(), Failure> {

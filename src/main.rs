@@ -52,6 +52,11 @@ enum Command {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
     },
+    /// Redraw the plots of a result folder from its CSV files, without running anything.
+    Plot {
+        /// The result folder.
+        dir: PathBuf,
+    },
     /// Rerun runs from a result folder's manifest and check that their digests match.
     Reproduce {
         /// The result folder.
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
             commands::run(&file, seed, &set, commands::RunArgs { out, jobs, shard, fresh, quiet })
         }
         Command::Merge { out, dirs } => commands::merge(&out, &dirs),
+        Command::Plot { dir } => commands::plot(&dir),
         Command::Reproduce { dir, run } => commands::reproduce_runs(&dir, run.as_deref()),
         Command::Check { file, set } => commands::check(&file, &set),
         Command::Bench { scenario } => bench::main(scenario.as_deref()),

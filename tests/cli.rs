@@ -120,8 +120,10 @@ fn set_overrides_values_and_check_validates_without_running() {
 #[test]
 fn the_shipped_experiments_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = chainsim(&["check", "experiments/quickstart.ron"], root);
-    assert!(o.status.success(), "{}", stderr(&o));
+    for file in ["experiments/quickstart.ron", "experiments/flood-scaling.ron"] {
+        let o = chainsim(&["check", file], root);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+    }
 }
 
 #[test]

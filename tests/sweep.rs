@@ -191,3 +191,36 @@ fn bad_sweeps_exit_2_naming_the_axis_and_value() {
         assert!(!tmp.path().join("results").exists());
     }
 }
+
+#[test]
+fn plots_are_drawn_declared_or_by_default_and_redrawn_from_the_csv_files() {
+    let declared = SWEEP.replace(
+        "protocol: Flood(",
+        "plots: [(x: \"network.nodes\", y: \"reach_p90_ms\", series: \"network.contention\", log_x: true, reference: (label: \"target\", y: 500.0))],\n    protocol: Flood(",
+    );
+    let tmp = setup(&declared);
+    run_ok(&["run", "grid.ron", "--out", "p", "--quiet"], tmp.path());
+    let plots = tmp.path().join("p/plots");
+    for file in ["reach_p90_ms-vs-nodes.png", "reach_p90_ms-vs-nodes.svg"] {
+        assert!(plots.join(file).is_file(), "{file}");
+    }
+    let svg = std::fs::read_to_string(plots.join("reach_p90_ms-vs-nodes.svg")).unwrap();
+    assert!(svg.contains("contention=Fifo") && svg.contains("target"), "series and reference in the legend");
+    std::fs::remove_dir_all(&plots).unwrap();
+    let o = run_ok(&["plot", "p"], tmp.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("reach_p90_ms-vs-nodes.png"));
+    assert!(plots.join("reach_p90_ms-vs-nodes.png").is_file());
+
+    // Without declared plots the flood protocol's defaults are drawn.
+    let tmp = setup(SWEEP);
+    run_ok(&["run", "grid.ron", "--out", "d", "--quiet"], tmp.path());
+    for file in ["reach_p50_ms-vs-nodes.svg", "reach_p90_ms-vs-nodes.svg", "reach_p50_ms-cdf.svg"] {
+        assert!(tmp.path().join("d/plots").join(file).is_file(), "{file}");
+    }
+
+    let bad = SWEEP.replace("protocol: Flood(", "plots: [(x: \"network.nodes\", y: \"speed\")],\n    protocol: Flood(");
+    let tmp = setup(&bad);
+    let o = chainsim(&["run", "grid.ron"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("plots[0].y: `speed` is not a metric"), "{}", stderr(&o));
+}

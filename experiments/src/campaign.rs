@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::figures;
 use crate::load::LoadedExperiment;
 use crate::results::{Provenance, ResultDir, WriteError, failed_run_json, params_object, run_json, run_key};
 use crate::runner::{RunRecord, RunSpec, execute, plan};
@@ -85,6 +86,8 @@ pub struct Outcome {
     pub failures: Vec<Failure>,
     /// Wall-clock seconds.
     pub wall_seconds: f64,
+    /// Plots that could not be drawn, and why (results are complete regardless).
+    pub plot_problems: Vec<String>,
 }
 
 /// Runs `loaded` into `dir`.
@@ -167,18 +170,21 @@ pub fn run(
 
     let ids: Vec<String> = all.iter().map(RunSpec::id).collect();
     dir.write_tables(&ids)?;
+    // A slice holds part of the data; its plots are drawn after the merge.
+    let plot_problems = if options.shard.is_none() { figures::draw_all(dir)?.1 } else { Vec::new() };
     let mut computed = computed.into_inner().expect("no worker panicked");
     computed.sort_by_key(|r| (r.spec.point, r.spec.replicate));
     let wall_seconds = started.elapsed().as_secs_f64();
     dir.write_perf(&computed, options.jobs, wall_seconds)?;
     let mut failures = failures.into_inner().expect("no worker panicked");
     failures.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Outcome { runs: mine.len(), reused, computed: computed.len(), failures, wall_seconds })
+    Ok(Outcome { runs: mine.len(), reused, computed: computed.len(), failures, wall_seconds, plot_problems })
 }
 
 /// Combines result folders of shards of one experiment into `out`. Every folder must hold the
-/// same manifest; the result equals an unsharded run.
-pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<usize, WriteError> {
+/// same manifest; the result equals an unsharded run. Returns the runs copied and the plots that
+/// could not be drawn.
+pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<(usize, Vec<String>), WriteError> {
     let Some(first) = inputs.first() else {
         return Err(WriteError { path: out.path().to_path_buf(), message: "give at least one folder to merge".into() });
     };
@@ -211,7 +217,7 @@ pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<usize, WriteError>
         .map(|runs| runs.iter().filter_map(|r| r["id"].as_str().map(String::from)).collect())
         .unwrap_or_default();
     out.write_tables(&ids)?;
-    Ok(copied)
+    Ok((copied, figures::draw_all(out)?.1))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use models::flood::FloodConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::figures::PlotSpec;
 use crate::sweep::{Axis, deserialize_axes};
 use simulator::config::{ConfigError, NetworkConfig};
 use simulator::{Limits, SimDuration, SimTime};
@@ -36,6 +37,10 @@ pub struct Experiment {
     /// Keys varied together as one axis of the grid; all need equally many values.
     #[serde(default, skip_serializing, deserialize_with = "deserialize_axes")]
     pub zip: Vec<Axis>,
+    /// Charts drawn from the results; the protocol's defaults when empty. Not part of a point's
+    /// resolved config (the manifest lists the plots separately).
+    #[serde(default, skip_serializing)]
+    pub plots: Vec<PlotSpec>,
 }
 
 fn default_seed() -> u64 {

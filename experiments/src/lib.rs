@@ -6,6 +6,7 @@
 pub mod atomic;
 pub mod campaign;
 pub mod experiment;
+pub mod figures;
 pub mod load;
 pub mod overrides;
 pub mod reproduce;

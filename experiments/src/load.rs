@@ -50,9 +50,9 @@ pub enum InputError {
         /// What is wrong.
         message: String,
     },
-    /// A sweep axis, one of its values, or a combination of values is invalid.
+    /// A sweep axis, one of its values, a combination of values, or a plot is invalid.
     #[error("{path}: {message}")]
-    Sweep {
+    Study {
         /// The file.
         path: PathBuf,
         /// The axis or point and what is wrong.
@@ -151,8 +151,12 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, Inp
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
     let mut experiment = parse(&text, path)?;
     if !overrides.is_empty() {
-        // The sweep is not part of the JSON shape; keep it across the round trip.
-        let (sweep, zip) = (std::mem::take(&mut experiment.sweep), std::mem::take(&mut experiment.zip));
+        // Sweep and plots are not part of the JSON shape; keep them across the round trip.
+        let (sweep, zip, plots) = (
+            std::mem::take(&mut experiment.sweep),
+            std::mem::take(&mut experiment.zip),
+            std::mem::take(&mut experiment.plots),
+        );
         let mut tree = serde_json::to_value(&experiment).expect("experiments serialise to JSON");
         for o in overrides {
             overrides::set(&mut tree, &o.path, o.value.clone())
@@ -162,12 +166,13 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, Inp
                 message: format!("{e}; the value must have the type of `{}`", o.path),
             })?;
         }
-        (experiment.sweep, experiment.zip) = (sweep, zip);
+        (experiment.sweep, experiment.zip, experiment.plots) = (sweep, zip, plots);
     }
     experiment.validate().map_err(|error| InputError::Invalid { path: path.to_path_buf(), error })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let sweep_error = |message: String| InputError::Sweep { path: path.to_path_buf(), message };
+    let sweep_error = |message: String| InputError::Study { path: path.to_path_buf(), message };
     let points = resolve_points(&experiment).map_err(sweep_error)?;
+    crate::figures::validate(&experiment).map_err(|message| InputError::Study { path: path.to_path_buf(), message })?;
     for point in &points {
         simulator::world::explicit_edges(&point.experiment.network, &base_dir)
             .map_err(|e| InputError::Referenced { path: path.to_path_buf(), message: e.to_string() })?;

@@ -255,6 +255,7 @@ fn manifest(loaded: &LoadedExperiment, runs: &[RunSpec], provenance: &Provenance
         "config": serde_json::to_value(experiment).expect("experiments serialise"),
         "sweep": axes(&experiment.sweep),
         "zip": axes(&experiment.zip),
+        "plots": serde_json::to_value(crate::figures::plots_for(experiment)).expect("plots serialise"),
         "points": points,
         "runs": runs,
     })

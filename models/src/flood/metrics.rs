@@ -14,6 +14,10 @@ use crate::Model;
 /// Shares of nodes reported, with their column names.
 const QUANTILES: [(f64, &str); 3] = [(0.5, "reach_p50_ms"), (0.9, "reach_p90_ms"), (1.0, "reach_p100_ms")];
 
+/// The metric columns of a flood run, in order.
+pub const METRICS: [&str; 6] =
+    ["reach_p50_ms", "reach_p90_ms", "reach_p100_ms", "bytes_sent", "messages_sent", "events"];
+
 impl Flood {
     /// Time in ms for `item` to reach ⌈share × nodes⌉ nodes, if it did.
     fn reach_ms(&self, item: usize, share: f64) -> Option<f64> {

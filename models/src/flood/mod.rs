@@ -7,6 +7,7 @@ mod config;
 mod metrics;
 
 pub use config::{Arrivals, FloodConfig, Sources};
+pub use metrics::METRICS;
 
 use rand::RngExt;
 use simulator::rng::{GLOBAL, Purpose, stream};

@@ -1,0 +1,313 @@
+//! Plots of an experiment: declared in the experiment file (`plots: [...]`) or, when none are,
+//! the protocol's defaults. They are drawn from `summary.csv` (line charts: mean with 95 % CI
+//! error bars against a swept key, one series per value of another swept key) and `runs.csv`
+//! (CDFs of a metric over runs), so `chainsim plot DIR` can redraw them without running anything.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::PathBuf;
+
+use crate::experiment::{Experiment, ProtocolConfig};
+use crate::results::{ResultDir, WriteError};
+use plots::{Chart, Datum, Reference, Series};
+
+/// What a plot shows.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlotKind {
+    /// Mean of `y` with 95 % CI against the swept key `x`.
+    #[default]
+    Line,
+    /// Empirical CDF of `y` over runs.
+    Cdf,
+}
+
+/// A plot declared in an experiment file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// File name (without extension) under `plots/`; derived from the axes if absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Line chart or CDF.
+    #[serde(default)]
+    pub kind: PlotKind,
+    /// Swept key on the x axis (line charts).
+    #[serde(default)]
+    pub x: Option<String>,
+    /// The metric plotted.
+    pub y: String,
+    /// Swept key whose values become separate series.
+    #[serde(default)]
+    pub series: Option<String>,
+    /// Logarithmic x axis.
+    #[serde(default)]
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    #[serde(default)]
+    pub log_y: bool,
+    /// Chart title; derived if absent.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A horizontal reference line, e.g. a theoretical value.
+    #[serde(default)]
+    pub reference: Option<ReferenceLine>,
+}
+
+/// A horizontal line on a chart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceLine {
+    /// Legend label.
+    pub label: String,
+    /// Its y value.
+    pub y: f64,
+}
+
+impl PlotSpec {
+    /// The file stem under `plots/`.
+    pub fn file_stem(&self) -> String {
+        let short = |key: &str| key.rsplit('.').next().unwrap_or(key).to_string();
+        self.name.clone().unwrap_or_else(|| match (self.kind, &self.x) {
+            (PlotKind::Line, Some(x)) => format!("{}-vs-{}", self.y, short(x)),
+            _ => format!("{}-cdf", self.y),
+        })
+    }
+
+    fn title(&self) -> String {
+        self.title.clone().unwrap_or_else(|| match (self.kind, &self.x) {
+            (PlotKind::Line, Some(x)) => format!("{} vs {x}", self.y),
+            _ => format!("CDF of {} over runs", self.y),
+        })
+    }
+}
+
+/// The metric columns a protocol reports.
+pub fn metric_names(protocol: &ProtocolConfig) -> &'static [&'static str] {
+    match protocol {
+        ProtocolConfig::Flood(_) => &models::flood::METRICS,
+    }
+}
+
+/// The plots drawn for `experiment`: its own, or the protocol's defaults.
+pub fn plots_for(experiment: &Experiment) -> Vec<PlotSpec> {
+    if !experiment.plots.is_empty() {
+        return experiment.plots.clone();
+    }
+    let keys: Vec<&String> = experiment.sweep.iter().chain(&experiment.zip).map(|a| &a.key).collect();
+    let line = |y: &str| PlotSpec {
+        name: None,
+        kind: PlotKind::Line,
+        x: keys.first().map(|k| k.to_string()),
+        y: y.to_string(),
+        series: keys.get(1).map(|k| k.to_string()),
+        log_x: false,
+        log_y: false,
+        title: None,
+        reference: None,
+    };
+    match &experiment.protocol {
+        ProtocolConfig::Flood(_) => {
+            let cdf = PlotSpec {
+                kind: PlotKind::Cdf,
+                x: None,
+                series: keys.first().map(|k| k.to_string()),
+                ..line("reach_p50_ms")
+            };
+            if keys.is_empty() { vec![cdf] } else { vec![line("reach_p50_ms"), line("reach_p90_ms"), cdf] }
+        }
+    }
+}
+
+/// Checks that every plot names swept keys and reported metrics; errors name the plot.
+pub fn validate(experiment: &Experiment) -> Result<(), String> {
+    let keys: Vec<&str> = experiment.sweep.iter().chain(&experiment.zip).map(|a| a.key.as_str()).collect();
+    let metrics = metric_names(&experiment.protocol);
+    for (i, plot) in experiment.plots.iter().enumerate() {
+        let here = format!("plots[{i}]");
+        if !metrics.contains(&plot.y.as_str()) {
+            return Err(format!(
+                "{here}.y: `{}` is not a metric of this protocol; metrics: {}",
+                plot.y,
+                metrics.join(", ")
+            ));
+        }
+        for (field, key) in [("x", &plot.x), ("series", &plot.series)] {
+            if let Some(key) = key
+                && !keys.contains(&key.as_str())
+            {
+                return Err(format!("{here}.{field}: `{key}` is not a swept key; swept keys: {}", keys.join(", ")));
+            }
+        }
+        if plot.kind == PlotKind::Line && plot.x.is_none() {
+            return Err(format!("{here}.x: a Line plot needs a swept key on the x axis"));
+        }
+    }
+    Ok(())
+}
+
+/// A CSV file as a header and rows of cells.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn read(dir: &ResultDir, name: &str) -> Result<Table, WriteError> {
+        let path = dir.path().join(name);
+        let error = |e: csv::Error| WriteError { path: path.clone(), message: e.to_string() };
+        let mut reader = csv::Reader::from_path(&path).map_err(error)?;
+        let header = reader.headers().map_err(error)?.iter().map(String::from).collect();
+        let rows = reader
+            .records()
+            .map(|r| r.map(|r| r.iter().map(String::from).collect()))
+            .collect::<Result<_, _>>()
+            .map_err(error)?;
+        Ok(Table { header, rows })
+    }
+
+    fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    /// Rows grouped by the value of column `by` (in order of first appearance), or all rows.
+    fn groups(&self, by: Option<&str>) -> Vec<(Option<String>, Vec<&Vec<String>>)> {
+        let Some(col) = by.and_then(|b| self.column(b)) else {
+            return vec![(None, self.rows.iter().collect())];
+        };
+        let mut groups: Vec<(Option<String>, Vec<&Vec<String>>)> = Vec::new();
+        for row in &self.rows {
+            match groups.iter_mut().find(|(v, _)| v.as_deref() == Some(row[col].as_str())) {
+                Some((_, rows)) => rows.push(row),
+                None => groups.push((Some(row[col].clone()), vec![row])),
+            }
+        }
+        groups
+    }
+}
+
+fn number(cell: Option<&String>) -> Option<f64> {
+    cell.and_then(|c| c.parse().ok())
+}
+
+fn series_label(spec: &PlotSpec, value: &Option<String>) -> String {
+    match (&spec.series, value) {
+        (Some(key), Some(v)) => format!("{}={v}", key.rsplit('.').next().unwrap_or(key)),
+        _ => spec.y.clone(),
+    }
+}
+
+fn line_chart(spec: &PlotSpec, summary: &Table) -> Result<Chart, String> {
+    let x_key = spec.x.as_deref().ok_or("a Line plot needs x")?;
+    let x_col = summary.column(x_key).ok_or_else(|| format!("summary.csv has no column `{x_key}`"))?;
+    let mean =
+        summary.column(&format!("{}_mean", spec.y)).ok_or_else(|| format!("summary.csv has no metric `{}`", spec.y))?;
+    let (low, high) =
+        (summary.column(&format!("{}_ci95_low", spec.y)), summary.column(&format!("{}_ci95_high", spec.y)));
+    let numeric = summary.rows.iter().all(|r| r[x_col].parse::<f64>().is_ok());
+    let mut categories: Vec<String> = Vec::new();
+    if !numeric {
+        for row in &summary.rows {
+            if !categories.contains(&row[x_col]) {
+                categories.push(row[x_col].clone());
+            }
+        }
+    }
+    let series = summary
+        .groups(spec.series.as_deref())
+        .into_iter()
+        .map(|(value, rows)| {
+            let mut data: Vec<Datum> = rows
+                .iter()
+                .filter_map(|row| {
+                    let x = if numeric {
+                        row[x_col].parse().ok()?
+                    } else {
+                        categories.iter().position(|c| *c == row[x_col])? as f64
+                    };
+                    let y = number(row.get(mean))?;
+                    let interval = number(low.and_then(|c| row.get(c))).zip(number(high.and_then(|c| row.get(c))));
+                    Some(Datum { x, y, interval })
+                })
+                .collect();
+            data.sort_by(|a, b| a.x.total_cmp(&b.x));
+            Series { label: series_label(spec, &value), data }
+        })
+        .collect();
+    Ok(Chart {
+        title: spec.title(),
+        x_label: x_key.to_string(),
+        y_label: format!("{} (mean, 95 % CI)", spec.y),
+        log_x: spec.log_x && numeric,
+        log_y: spec.log_y,
+        x_categories: (!numeric).then_some(categories),
+        series,
+        reference: spec.reference.as_ref().map(|r| Reference { label: r.label.clone(), y: r.y }),
+    })
+}
+
+fn cdf_chart(spec: &PlotSpec, runs: &Table) -> Result<Chart, String> {
+    let col = runs.column(&spec.y).ok_or_else(|| format!("runs.csv has no metric `{}`", spec.y))?;
+    let series = runs
+        .groups(spec.series.as_deref())
+        .into_iter()
+        .map(|(value, rows)| {
+            let values: Vec<f64> = rows.iter().filter_map(|r| number(r.get(col))).collect();
+            plots::cdf(series_label(spec, &value), &values)
+        })
+        .collect();
+    Ok(Chart {
+        title: spec.title(),
+        x_label: spec.y.clone(),
+        y_label: "fraction of runs".to_string(),
+        log_x: spec.log_x,
+        log_y: false,
+        x_categories: None,
+        series,
+        reference: None,
+    })
+}
+
+/// Draws every plot listed in the manifest of `dir` into `dir/plots/` as PNG and SVG. Returns
+/// the files drawn and, per plot that could not be drawn, why.
+pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteError> {
+    let manifest = dir.read_json("manifest.json")?;
+    let specs: Vec<PlotSpec> =
+        serde_json::from_value(manifest.get("plots").cloned().unwrap_or(Value::Array(vec![])))
+            .map_err(|e| WriteError { path: dir.path().join("manifest.json"), message: format!("plots: {e}") })?;
+    let summary = Table::read(dir, "summary.csv")?;
+    let runs = Table::read(dir, "runs.csv")?;
+    let plots_dir = dir.path().join("plots");
+    std::fs::create_dir_all(&plots_dir).map_err(|e| WriteError { path: plots_dir.clone(), message: e.to_string() })?;
+    let (mut drawn, mut problems) = (Vec::new(), Vec::new());
+    for spec in &specs {
+        let stem = spec.file_stem();
+        let chart = match spec.kind {
+            PlotKind::Line => line_chart(spec, &summary),
+            PlotKind::Cdf => cdf_chart(spec, &runs),
+        };
+        let chart = match chart {
+            Ok(chart) => chart,
+            Err(e) => {
+                problems.push(format!("{stem}: {e}"));
+                continue;
+            }
+        };
+        for extension in ["png", "svg"] {
+            // Drawn beside the target and renamed, so a reader never sees half a chart.
+            let target = plots_dir.join(format!("{stem}.{extension}"));
+            let temporary = plots_dir.join(format!(".{stem}.tmp-{}.{extension}", std::process::id()));
+            match plots::draw(&chart, &temporary) {
+                Ok(()) => {
+                    std::fs::rename(&temporary, &target)
+                        .map_err(|e| WriteError { path: target.clone(), message: e.to_string() })?;
+                    drawn.push(target);
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&temporary);
+                    problems.push(format!("{stem}.{extension}: {e}"));
+                }
+            }
+        }
+    }
+    Ok((drawn, problems))
+}

@@ -1,0 +1,325 @@
+//! Charts for chainsim results: line charts with confidence-interval error bars, several series,
+//! optional log axes and a reference line; and empirical CDFs. PNG or SVG by file extension.
+//! Text uses an embedded font (DejaVu Sans), so drawing needs no font installed on the machine.
+//!
+//! Log axes are drawn by plotting log10 of the values on a linear axis and labelling ticks with
+//! the original values, which keeps one code path for every combination of axes.
+
+#![warn(missing_docs)]
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+/// One point of a series, with an optional interval drawn as an error bar.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Datum {
+    /// Position on the x axis.
+    pub x: f64,
+    /// Value.
+    pub y: f64,
+    /// Lower and upper end of the interval around `y`, if any.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// A labelled line of data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// Points in x order.
+    pub data: Vec<Datum>,
+}
+
+/// A horizontal reference line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    /// Legend label.
+    pub label: String,
+    /// Its y value.
+    pub y: f64,
+}
+
+/// Everything needed to draw one chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    /// Title above the chart.
+    pub title: String,
+    /// Label of the x axis.
+    pub x_label: String,
+    /// Label of the y axis.
+    pub y_label: String,
+    /// Logarithmic x axis.
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    pub log_y: bool,
+    /// Names of x positions 0, 1, 2, … when x is categorical rather than numeric.
+    pub x_categories: Option<Vec<String>>,
+    /// The lines.
+    pub series: Vec<Series>,
+    /// An optional horizontal line.
+    pub reference: Option<Reference>,
+}
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// Nothing to draw (no finite data, or non-positive data on a log axis).
+    #[error("no data to draw for `{0}`")]
+    NoData(String),
+    /// The file type is not PNG or SVG.
+    #[error("{0}: write charts as .png or .svg")]
+    Format(String),
+    /// The drawing backend failed.
+    #[error("drawing {path}: {message}")]
+    Drawing {
+        /// The file.
+        path: String,
+        /// The backend's message.
+        message: String,
+    },
+}
+
+/// The empirical CDF of `values` as a step line: (v, fraction of values ≤ v).
+pub fn cdf(label: impl Into<String>, values: &[f64]) -> Series {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len() as f64;
+    let mut data = Vec::with_capacity(2 * sorted.len());
+    for (i, &v) in sorted.iter().enumerate() {
+        data.push(Datum { x: v, y: i as f64 / n, interval: None });
+        data.push(Datum { x: v, y: (i + 1) as f64 / n, interval: None });
+    }
+    Series { label: label.into(), data }
+}
+
+const FONT: &str = "sans-serif";
+
+fn register_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            let registered = plotters::style::register_font(FONT, style, dejavu::sans::regular());
+            assert!(registered.is_ok(), "the embedded DejaVu Sans font is a valid font");
+        }
+    });
+}
+
+/// Draws `chart` to `path` (`.png` or `.svg`), creating nothing on error.
+pub fn draw(chart: &Chart, path: &Path) -> Result<(), PlotError> {
+    register_font();
+    let name = path.display().to_string();
+    let fail = |e: String| PlotError::Drawing { path: name.clone(), message: e };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("png") => {
+            let prepared = Prepared::new(chart)?;
+            let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
+            render(&root, &prepared).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))
+        }
+        Some("svg") => {
+            let prepared = Prepared::new(chart)?;
+            let root = SVGBackend::new(path, (960, 640)).into_drawing_area();
+            render(&root, &prepared).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))
+        }
+        _ => Err(PlotError::Format(name)),
+    }
+}
+
+/// The chart with log axes applied and its ranges computed.
+struct Prepared<'a> {
+    chart: &'a Chart,
+    series: Vec<Vec<Datum>>,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+}
+
+impl<'a> Prepared<'a> {
+    fn new(chart: &'a Chart) -> Result<Self, PlotError> {
+        let axis = |log: bool, v: f64| if log { if v > 0.0 { v.log10() } else { f64::NAN } } else { v };
+        let series: Vec<Vec<Datum>> = chart
+            .series
+            .iter()
+            .map(|s| {
+                s.data
+                    .iter()
+                    .map(|d| Datum {
+                        x: axis(chart.log_x, d.x),
+                        y: axis(chart.log_y, d.y),
+                        interval: d.interval.map(|(lo, hi)| (axis(chart.log_y, lo), axis(chart.log_y, hi))),
+                    })
+                    .filter(|d| d.x.is_finite() && d.y.is_finite())
+                    .collect()
+            })
+            .collect();
+        let xs: Vec<f64> = series.iter().flatten().map(|d| d.x).collect();
+        let mut ys: Vec<f64> = series.iter().flatten().map(|d| d.y).collect();
+        ys.extend(
+            series.iter().flatten().filter_map(|d| d.interval).flat_map(|(lo, hi)| [lo, hi]).filter(|v| v.is_finite()),
+        );
+        ys.extend(chart.reference.as_ref().map(|r| axis(chart.log_y, r.y)).filter(|v| v.is_finite()));
+        let range = |values: &[f64]| -> Option<(f64, f64)> {
+            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if !lo.is_finite() {
+                return None;
+            }
+            let pad = if hi > lo { (hi - lo) * 0.05 } else { lo.abs().max(1.0) * 0.05 };
+            Some((lo - pad, hi + pad))
+        };
+        let (Some(x_range), Some(y_range)) = (range(&xs), range(&ys)) else {
+            return Err(PlotError::NoData(chart.title.clone()));
+        };
+        Ok(Prepared { chart, series, x_range, y_range })
+    }
+}
+
+/// Short tick label for a value (the original value on a log axis, to 3 significant digits).
+fn tick(v: f64, log: bool) -> String {
+    let v = if log {
+        let raw = 10f64.powf(v);
+        let scale = 10f64.powi(2 - raw.abs().log10().floor() as i32);
+        (raw * scale).round() / scale
+    } else {
+        v
+    };
+    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-2) {
+        format!("{v:.1e}")
+    } else {
+        format!("{}", (v * 1000.0).round() / 1000.0)
+    }
+}
+
+fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -> Result<(), String> {
+    let chart_spec = p.chart;
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(&chart_spec.title, (FONT, 26))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(p.x_range.0..p.x_range.1, p.y_range.0..p.y_range.1)
+        .map_err(|e| e.to_string())?;
+    let categories = chart_spec.x_categories.clone();
+    let x_format = move |v: &f64| match &categories {
+        Some(names) => {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        }
+        None => tick(*v, chart_spec.log_x),
+    };
+    let y_format = |v: &f64| tick(*v, chart_spec.log_y);
+    chart
+        .configure_mesh()
+        .x_desc(&chart_spec.x_label)
+        .y_desc(&chart_spec.y_label)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 18))
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&y_format)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (i, (spec, data)) in chart_spec.series.iter().zip(&p.series).enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(data.iter().map(|d| (d.x, d.y)), color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(spec.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart
+            .draw_series(
+                data.iter()
+                    .filter_map(|d| d.interval.map(|(lo, hi)| ErrorBar::new_vertical(d.x, lo, d.y, hi, color, 8))),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(reference) = &chart_spec.reference {
+        let y = if chart_spec.log_y { reference.y.log10() } else { reference.y };
+        chart
+            .draw_series(LineSeries::new([(p.x_range.0, y), (p.x_range.1, y)], BLACK.stroke_width(1)))
+            .map_err(|e| e.to_string())?
+            .label(reference.label.clone())
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    }
+    if chart_spec.series.len() > 1 || chart_spec.reference.is_some() {
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Chart {
+        let series = |label: &str, k: f64| Series {
+            label: label.to_string(),
+            data: [100.0, 1000.0, 10000.0]
+                .iter()
+                .map(|&x| Datum { x, y: k * x.ln(), interval: Some((k * x.ln() - 1.0, k * x.ln() + 1.0)) })
+                .collect(),
+        };
+        Chart {
+            title: "Reach time vs nodes".into(),
+            x_label: "network.nodes".into(),
+            y_label: "reach_p50_ms".into(),
+            log_x: true,
+            log_y: false,
+            x_categories: None,
+            series: vec![series("100KB", 1.0), series("1MB", 2.0)],
+            reference: Some(Reference { label: "target".into(), y: 10.0 }),
+        }
+    }
+
+    #[test]
+    fn png_has_drawn_content_in_several_colours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.png");
+        draw(&sample(), &path).unwrap();
+        let image = image::open(&path).unwrap().to_rgb8();
+        let mut colours = std::collections::BTreeSet::new();
+        for pixel in image.pixels() {
+            colours.insert(pixel.0);
+        }
+        // Background, axes and text, and two series colours at least.
+        assert!(colours.len() > 4, "only {} colours", colours.len());
+        let dark = image.pixels().filter(|p| p.0.iter().all(|&c| c < 100)).count();
+        assert!(dark > 500, "text and axes draw dark pixels ({dark})");
+    }
+
+    #[test]
+    fn svg_contains_title_labels_and_legend() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.svg");
+        draw(&sample(), &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for text in ["Reach time vs nodes", "network.nodes", "reach_p50_ms", "100KB", "1MB", "target"] {
+            assert!(svg.contains(text), "`{text}` missing from the SVG");
+        }
+    }
+
+    #[test]
+    fn cdf_steps_to_one_and_empty_charts_are_errors() {
+        let s = cdf("x", &[3.0, 1.0, 2.0, f64::NAN]);
+        assert_eq!(s.data.first().map(|d| (d.x, d.y)), Some((1.0, 0.0)));
+        assert_eq!(s.data.last().map(|d| (d.x, d.y)), Some((3.0, 1.0)));
+        let mut empty = sample();
+        empty.series = vec![Series { label: "none".into(), data: vec![] }];
+        empty.reference = None;
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(draw(&empty, &dir.path().join("e.png")), Err(PlotError::NoData(_))));
+        assert!(matches!(draw(&sample(), &dir.path().join("e.pdf")), Err(PlotError::Format(_))));
+    }
+}
