@@ -224,3 +224,22 @@ fn plots_are_drawn_declared_or_by_default_and_redrawn_from_the_csv_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("plots[0].y: `speed` is not a metric"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_failing_run_is_recorded_and_does_not_stop_the_others() {
+    // The first point's event budget is far too small, so its runs fail.
+    let text = SWEEP.replace("(\"network.contention\", [Fifo, FairShare]),", "(\"stop.events\", [50, 100000000]),");
+    let tmp = setup(&text);
+    let o = chainsim(&["run", "grid.ron", "--out", "f", "--jobs", "2"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("6 runs failed") && stderr(&o).contains("raise stop.events"), "{}", stderr(&o));
+    let failed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("f/runs/0-1.json")).unwrap()).unwrap();
+    assert!(failed["error"].as_str().unwrap().contains("stop.events"));
+    assert!(failed["seed"].as_u64().is_some());
+    let runs = std::fs::read_to_string(tmp.path().join("f/runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 6, "the 6 successful runs are in the table");
+    // A rerun retries the failed runs only.
+    let o = chainsim(&["run", "grid.ron", "--out", "f"], tmp.path());
+    assert!(stderr(&o).contains("6 runs already done, 6 to run"), "{}", stderr(&o));
+}
