@@ -317,6 +317,9 @@ mod tests {
         assert_eq!(Bandwidth::BitsPerSec(8_000_000).transfer_time(1_000), SimDuration(1_000_000));
         assert_eq!(Bandwidth::BitsPerSec(3).transfer_time(1), SimDuration(2_666_666_667));
         assert_eq!(Bandwidth::Unlimited.transfer_time(1 << 30), SimDuration::ZERO);
+        // Past 2^64 nano-bits the 128-bit path gives the same rounding.
+        assert_eq!(Bandwidth::BitsPerSec(8_000_000_000).transfer_time(1 << 34), SimDuration(1 << 34));
+        assert_eq!(Bandwidth::BitsPerSec(3).transfer_time(3_000_000_000), SimDuration(8_000_000_000_000_000_000));
         assert_eq!(Throughput::BytesPerSec(1_000).transfer_time(1), SimDuration(1_000_000));
     }
 
