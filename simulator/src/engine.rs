@@ -8,11 +8,10 @@ use crate::cpu::Cpus;
 use crate::digest::Digest;
 use crate::disk::{DiskOp, Disks};
 use crate::faults::{FaultEvent, Faults};
-use crate::network::{MsgId, NetEvent, Network, Scheduler};
+use crate::network::{NetEvent, Network, Scheduler, Transit};
 use crate::protocol::{Context, Effect, Effects, Message, Protocol, TimerId};
 use crate::queue::{EventKey, EventQueue};
 use crate::rng::{NodeStreams, Purpose};
-use crate::slab::Slab;
 use crate::stats::{NodeCounters, RunStats, StopReason};
 use crate::time::SimTime;
 use crate::topology::{NodeId, Topology};
@@ -30,8 +29,8 @@ pub struct Limits {
 
 enum Event<P: Protocol> {
     Start(NodeId),
-    Net(NetEvent),
-    Deliver(MsgId),
+    Net(NetEvent<InFlight<P::Msg>>),
+    Deliver(InFlight<P::Msg>),
     Timer { node: NodeId, id: TimerId, incarnation: u32, timer: P::Timer },
     Cpu { node: NodeId, incarnation: u32, job: P::Job },
     Disk { node: NodeId, incarnation: u32, job: P::Job },
@@ -54,6 +53,7 @@ mod kind {
     pub const DOWNLINK_DONE: u8 = 11;
 }
 
+/// A message on its way, carried inside the events that move it.
 struct InFlight<M> {
     from: NodeId,
     to: NodeId,
@@ -62,19 +62,31 @@ struct InFlight<M> {
     msg: M,
 }
 
+impl<M: Message> Transit for InFlight<M> {
+    fn sender(&self) -> NodeId {
+        self.from
+    }
+    fn receiver(&self) -> NodeId {
+        self.to
+    }
+    fn wire_bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
 struct QueueScheduler<'q, P: Protocol> {
     queue: &'q mut EventQueue<Event<P>>,
 }
 
-impl<P: Protocol> Scheduler for QueueScheduler<'_, P> {
-    fn schedule_net(&mut self, at: SimTime, event: NetEvent) -> EventKey {
+impl<P: Protocol> Scheduler<InFlight<P::Msg>> for QueueScheduler<'_, P> {
+    fn schedule_net(&mut self, at: SimTime, event: NetEvent<InFlight<P::Msg>>) -> EventKey {
         self.queue.push(at, Event::Net(event))
     }
     fn cancel_net(&mut self, key: EventKey) {
         self.queue.cancel(key);
     }
-    fn schedule_delivery(&mut self, at: SimTime, msg: MsgId) {
-        self.queue.push(at, Event::Deliver(msg));
+    fn schedule_delivery(&mut self, at: SimTime, payload: InFlight<P::Msg>) {
+        self.queue.push(at, Event::Deliver(payload));
     }
 }
 
@@ -82,12 +94,11 @@ impl<P: Protocol> Scheduler for QueueScheduler<'_, P> {
 pub struct Simulation<P: Protocol> {
     protocol: P,
     topology: Topology,
-    network: Network,
+    network: Network<InFlight<P::Msg>>,
     cpus: Cpus,
     disks: Disks,
     faults: Faults,
     queue: EventQueue<Event<P>>,
-    messages: Slab<InFlight<P::Msg>>,
     timers: HashMap<TimerId, EventKey>,
     effects: Effects<P>,
     protocol_streams: NodeStreams,
@@ -114,12 +125,11 @@ impl<P: Protocol> Simulation<P> {
         Simulation {
             protocol,
             topology: world.topology,
-            network: world.network,
+            network: Network::new(world.network),
             cpus: world.cpus,
             disks: world.disks,
             faults: world.faults,
             queue,
-            messages: Slab::default(),
             timers: HashMap::new(),
             effects: Effects::default(),
             protocol_streams: NodeStreams::new(seed, Purpose::Protocol, nodes),
@@ -178,10 +188,10 @@ impl<P: Protocol> Simulation<P> {
                     NetEvent::UplinkDone(_) => kind::UPLINK_DONE,
                     NetEvent::DownlinkDone(_) => kind::DOWNLINK_DONE,
                 };
-                self.digest.fold(now, code, self.network.event_node(net));
+                self.digest.fold(now, code, self.network.event_node(&net));
                 self.network.handle(self.now, net, &mut QueueScheduler { queue: &mut self.queue });
             }
-            Event::Deliver(id) => self.deliver(id),
+            Event::Deliver(message) => self.deliver(message),
             Event::Timer { node, id, incarnation, timer } => {
                 self.digest.fold(now, kind::TIMER, node);
                 self.timers.remove(&id);
@@ -227,8 +237,8 @@ impl<P: Protocol> Simulation<P> {
         self.faults.is_alive(node) && self.faults.incarnation(node) == incarnation
     }
 
-    fn deliver(&mut self, id: MsgId) {
-        let InFlight { from, to, bytes, lost, msg } = self.messages.remove(id);
+    fn deliver(&mut self, message: InFlight<P::Msg>) {
+        let InFlight { from, to, bytes, lost, msg } = message;
         self.digest.fold(self.now.0, kind::DELIVER, to);
         if lost || !self.faults.is_alive(to) || self.faults.is_cut(from, to) {
             self.counters[to as usize].messages_dropped += 1;
@@ -286,8 +296,7 @@ impl<P: Protocol> Simulation<P> {
         sender.bytes_sent += bytes;
         sender.messages_sent += 1;
         if from == to {
-            let id = self.messages.insert(InFlight { from, to, bytes, lost: false, msg });
-            self.queue.push(self.now, Event::Deliver(id));
+            self.queue.push(self.now, Event::Deliver(InFlight { from, to, bytes, lost: false, msg }));
             return;
         }
         if self.faults.is_cut(from, to) {
@@ -297,7 +306,7 @@ impl<P: Protocol> Simulation<P> {
         }
         let p = self.faults.loss_probability(from, to);
         let lost = p > 0.0 && self.loss_streams.get(from as usize).random_bool(p);
-        let id = self.messages.insert(InFlight { from, to, bytes, lost, msg });
-        self.network.send(self.now, from, to, bytes, id, &mut QueueScheduler { queue: &mut self.queue });
+        let message = InFlight { from, to, bytes, lost, msg };
+        self.network.send(self.now, message, &mut QueueScheduler { queue: &mut self.queue });
     }
 }

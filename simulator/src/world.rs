@@ -8,7 +8,7 @@ use crate::cpu::Cpus;
 use crate::disk::Disks;
 use crate::faults::{FaultEvent, Faults};
 use crate::latency::LatencyModel;
-use crate::network::{LinkCapacities, Network};
+use crate::network::{LinkCapacities, NetworkSetup};
 use crate::rng::{GLOBAL, Purpose, stream};
 use crate::time::SimTime;
 use crate::topology::{Topology, TopologyError};
@@ -18,7 +18,7 @@ pub struct World {
     /// The peer graph.
     pub topology: Topology,
     /// Links and latency.
-    pub network: Network,
+    pub network: NetworkSetup,
     /// Cores of every node.
     pub cpus: Cpus,
     /// Disks of every node.
@@ -68,7 +68,7 @@ impl World {
             download: vec![config.bandwidth.download; n as usize],
         };
         let latency = LatencyModel::build(&config.latency, n, seed);
-        let network = Network::new(capacities, config.contention, latency, seed);
+        let network = NetworkSetup { capacities, contention: config.contention, latency, seed };
         let (faults, fault_schedule) = Faults::new(n, &config.faults, config.loss, &config.link_loss);
         Ok(World {
             topology,

@@ -185,14 +185,14 @@ fn delivery_times_with_downlinks(
     downlinks: &[Bandwidth],
     plan: Vec<PlannedSend>,
 ) -> Vec<u64> {
-    use simulator::network::{LinkCapacities, Network};
+    use simulator::network::{LinkCapacities, NetworkSetup};
     use simulator::{Limits, Simulation, World};
     let n = plan.len();
     let mut world = World::build(config, 1, std::path::Path::new(".")).unwrap();
     let capacities =
         LinkCapacities { upload: vec![config.bandwidth.upload; downlinks.len()], download: downlinks.to_vec() };
     let latency = simulator::latency::LatencyModel::build(&config.latency, config.nodes, 1);
-    world.network = Network::new(capacities, config.contention, latency, 1);
+    world.network = NetworkSetup { capacities, contention: config.contention, latency, seed: 1 };
     let (done, _) = Simulation::new(Scripted { plan, deliveries: Vec::new() }, world, 1, Limits::default()).run();
     let mut times = vec![u64::MAX; n];
     for d in done.deliveries {

@@ -24,7 +24,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::{LinkCapacities, Scheduler, Transfer};
+use super::{LinkCapacities, Scheduler, Transit};
 use crate::network::NetEvent;
 use crate::queue::EventKey;
 use crate::slab::Slab;
@@ -33,8 +33,9 @@ use crate::topology::NodeId;
 use crate::units::{Bandwidth, div_ceil_u128};
 
 /// A transfer's progress through the two links.
-struct Progress {
-    transfer: Transfer,
+struct Progress<T> {
+    payload: T,
+    latency: SimDuration,
     /// When its last bit left the uplink, once it has.
     uplink_done: Option<SimTime>,
     /// When the downlink finished serving it, once it has.
@@ -61,7 +62,7 @@ impl SharedLink {
         self.updated = now;
     }
 
-    fn reschedule(&mut self, now: SimTime, capacity: u64, event: NetEvent, sched: &mut impl Scheduler) {
+    fn reschedule<T>(&mut self, now: SimTime, capacity: u64, event: NetEvent<T>, sched: &mut impl Scheduler<T>) {
         if let Some(key) = self.next_finish.take() {
             sched.cancel_net(key);
         }
@@ -73,8 +74,8 @@ impl SharedLink {
     }
 }
 
-pub(super) struct FairShareLinks {
-    transfers: Slab<Progress>,
+pub(super) struct FairShareLinks<T> {
+    transfers: Slab<Progress<T>>,
     uplinks: Vec<SharedLink>,
     downlinks: Vec<SharedLink>,
     arrivals: u64,
@@ -85,7 +86,7 @@ fn bits(bytes: u64) -> u128 {
     u128::from(bytes) * 8_000_000_000
 }
 
-impl FairShareLinks {
+impl<T: Transit> FairShareLinks<T> {
     pub(super) fn new(nodes: usize) -> Self {
         FairShareLinks {
             transfers: Slab::default(),
@@ -96,30 +97,39 @@ impl FairShareLinks {
         }
     }
 
-    pub(super) fn send(&mut self, now: SimTime, t: Transfer, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let id = self.transfers.insert(Progress { transfer: t, uplink_done: None, downlink_done: None });
-        match caps.upload[t.from as usize] {
-            Bandwidth::BitsPerSec(capacity) if t.bytes > 0 => {
-                self.join(now, Side::Up(t.from), capacity, id, t.bytes, sched);
+    pub(super) fn send(
+        &mut self,
+        now: SimTime,
+        payload: T,
+        latency: SimDuration,
+        caps: &LinkCapacities,
+        sched: &mut impl Scheduler<T>,
+    ) {
+        let (from, bytes) = (payload.sender(), payload.wire_bytes());
+        let id = self.transfers.insert(Progress { payload, latency, uplink_done: None, downlink_done: None });
+        match caps.upload[from as usize] {
+            Bandwidth::BitsPerSec(capacity) if bytes > 0 => {
+                self.join(now, Side::Up(from), capacity, id, bytes, sched);
             }
             _ => self.transfers.get_mut(id).uplink_done = Some(now),
         }
-        sched.schedule_net(now + t.latency, NetEvent::Arrive(id));
+        sched.schedule_net(now + latency, NetEvent::Arrive(id));
     }
 
     /// The first bit reached the receiver: the transfer starts sharing its downlink.
-    pub(super) fn arrive(&mut self, now: SimTime, id: u32, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let t = self.transfers.get(id).transfer;
-        match caps.download[t.to as usize] {
-            Bandwidth::BitsPerSec(capacity) if t.bytes > 0 => {
-                self.join(now, Side::Down(t.to), capacity, id, t.bytes, sched);
+    pub(super) fn arrive(&mut self, now: SimTime, id: u32, caps: &LinkCapacities, sched: &mut impl Scheduler<T>) {
+        let payload = &self.transfers.get(id).payload;
+        let (to, bytes) = (payload.receiver(), payload.wire_bytes());
+        match caps.download[to as usize] {
+            Bandwidth::BitsPerSec(capacity) if bytes > 0 => {
+                self.join(now, Side::Down(to), capacity, id, bytes, sched);
             }
             _ => self.downlink_finished(now, id, sched),
         }
     }
 
     /// The earliest transfers on a link have been fully served.
-    pub(super) fn link_done(&mut self, now: SimTime, side: Side, caps: &LinkCapacities, sched: &mut impl Scheduler) {
+    pub(super) fn link_done(&mut self, now: SimTime, side: Side, caps: &LinkCapacities, sched: &mut impl Scheduler<T>) {
         let capacity = side.capacity(caps);
         let mut finished = std::mem::take(&mut self.finished);
         let link = self.link(side);
@@ -143,7 +153,7 @@ impl FairShareLinks {
     }
 
     pub(super) fn receiver(&self, id: u32) -> NodeId {
-        self.transfers.get(id).transfer.to
+        self.transfers.get(id).payload.receiver()
     }
 
     fn link(&mut self, side: Side) -> &mut SharedLink {
@@ -153,7 +163,7 @@ impl FairShareLinks {
         }
     }
 
-    fn join(&mut self, now: SimTime, side: Side, capacity: u64, id: u32, bytes: u64, sched: &mut impl Scheduler) {
+    fn join(&mut self, now: SimTime, side: Side, capacity: u64, id: u32, bytes: u64, sched: &mut impl Scheduler<T>) {
         let order = self.arrivals;
         self.arrivals += 1;
         let link = self.link(side);
@@ -162,21 +172,21 @@ impl FairShareLinks {
         link.reschedule(now, capacity, side.event(), sched);
     }
 
-    fn uplink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler) {
+    fn uplink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler<T>) {
         let progress = self.transfers.get_mut(id);
         progress.uplink_done = Some(now);
         if progress.downlink_done.is_some() {
-            let t = self.transfers.remove(id).transfer;
-            sched.schedule_delivery(now + t.latency, t.msg);
+            let done = self.transfers.remove(id);
+            sched.schedule_delivery(now + done.latency, done.payload);
         }
     }
 
-    fn downlink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler) {
+    fn downlink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler<T>) {
         let progress = self.transfers.get_mut(id);
         progress.downlink_done = Some(now);
         if let Some(sent) = progress.uplink_done {
-            let t = self.transfers.remove(id).transfer;
-            sched.schedule_delivery((sent + t.latency).max(now), t.msg);
+            let done = self.transfers.remove(id);
+            sched.schedule_delivery((sent + done.latency).max(now), done.payload);
         }
     }
 }
@@ -199,7 +209,7 @@ impl Side {
         bandwidth.bits_per_sec().expect("only finite links hold transfers")
     }
 
-    fn event(self) -> NetEvent {
+    fn event<T>(self) -> NetEvent<T> {
         match self {
             Side::Up(node) => NetEvent::UplinkDone(node),
             Side::Down(node) => NetEvent::DownlinkDone(node),

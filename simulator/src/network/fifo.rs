@@ -5,20 +5,24 @@
 //! transfer slowed by its sender, the simplification of treating each access link as a single
 //! serial server.
 
-use super::{LinkCapacities, Scheduler, Transfer};
-use crate::network::{MsgId, NetEvent};
-use crate::time::SimTime;
+use super::{LinkCapacities, Scheduler, Transit};
+use crate::network::NetEvent;
+use crate::time::{SimDuration, SimTime};
 use crate::topology::NodeId;
 
 /// A transfer whose first bit has reached the receiver's downlink.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FifoArrival {
-    msg: MsgId,
-    /// The receiver.
-    pub(super) to: NodeId,
-    bytes: u64,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FifoArrival<T> {
+    payload: T,
     /// Earliest possible delivery: last bit sent + latency.
     not_before: SimTime,
+}
+
+impl<T: Transit> FifoArrival<T> {
+    /// The receiving node.
+    pub fn receiver(&self) -> NodeId {
+        self.payload.receiver()
+    }
 }
 
 pub(super) struct FifoLinks {
@@ -31,27 +35,40 @@ impl FifoLinks {
         FifoLinks { uplink_free: vec![SimTime::ZERO; nodes], downlink_free: vec![SimTime::ZERO; nodes] }
     }
 
-    pub(super) fn send(&mut self, now: SimTime, t: Transfer, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let uplink = &mut self.uplink_free[t.from as usize];
+    pub(super) fn send<T: Transit>(
+        &mut self,
+        now: SimTime,
+        payload: T,
+        latency: SimDuration,
+        caps: &LinkCapacities,
+        sched: &mut impl Scheduler<T>,
+    ) {
+        let (from, to) = (payload.sender() as usize, payload.receiver() as usize);
+        let uplink = &mut self.uplink_free[from];
         let start = (*uplink).max(now);
-        let sent = start + caps.upload[t.from as usize].transfer_time(t.bytes);
+        let sent = start + caps.upload[from].transfer_time(payload.wire_bytes());
         *uplink = sent;
-        let not_before = sent + t.latency;
-        if caps.download[t.to as usize].bits_per_sec().is_none() {
+        let not_before = sent + latency;
+        if caps.download[to].bits_per_sec().is_none() {
             // An unlimited downlink never queues: delivery time is already known.
-            sched.schedule_delivery(not_before, t.msg);
+            sched.schedule_delivery(not_before, payload);
         } else {
-            let arrival = FifoArrival { msg: t.msg, to: t.to, bytes: t.bytes, not_before };
-            sched.schedule_net(start + t.latency, NetEvent::FifoArrive(arrival));
+            sched.schedule_net(start + latency, NetEvent::FifoArrive(FifoArrival { payload, not_before }));
         }
     }
 
-    pub(super) fn arrive(&mut self, now: SimTime, t: FifoArrival, caps: &LinkCapacities, sched: &mut impl Scheduler) {
-        let not_before = t.not_before;
-        let downlink = &mut self.downlink_free[t.to as usize];
+    pub(super) fn arrive<T: Transit>(
+        &mut self,
+        now: SimTime,
+        arrival: FifoArrival<T>,
+        caps: &LinkCapacities,
+        sched: &mut impl Scheduler<T>,
+    ) {
+        let to = arrival.receiver() as usize;
+        let downlink = &mut self.downlink_free[to];
         let start = (*downlink).max(now);
-        let done = (start + caps.download[t.to as usize].transfer_time(t.bytes)).max(not_before);
+        let done = (start + caps.download[to].transfer_time(arrival.payload.wire_bytes())).max(arrival.not_before);
         *downlink = done;
-        sched.schedule_delivery(done, t.msg);
+        sched.schedule_delivery(done, arrival.payload);
     }
 }

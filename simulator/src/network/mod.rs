@@ -23,15 +23,22 @@ use fair_share::{FairShareLinks, Side};
 pub use fifo::FifoArrival;
 use fifo::FifoLinks;
 
-/// Index of an in-flight message in the engine's message store.
-pub type MsgId = u32;
+/// What the network carries: the engine's in-flight message, moved along with the events so that
+/// no side table is touched per message (the event loop is memory-bound).
+pub trait Transit {
+    /// The sending node.
+    fn sender(&self) -> NodeId;
+    /// The receiving node.
+    fn receiver(&self) -> NodeId;
+    /// Size on the wire in bytes.
+    fn wire_bytes(&self) -> u64;
+}
 
 /// Network-internal progress events.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum NetEvent {
-    /// Fifo: the first bit of a transfer reaches the receiver's downlink. The event carries what
-    /// the downlink needs, so no side table is touched (the loop is memory-bound).
-    FifoArrive(FifoArrival),
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent<T> {
+    /// Fifo: the first bit of a transfer reaches the receiver's downlink.
+    FifoArrive(FifoArrival<T>),
     /// FairShare: the first bit of transfer `id` reaches the receiver's downlink.
     Arrive(u32),
     /// FairShare: the earliest transfers on this node's uplink have been fully sent.
@@ -41,13 +48,13 @@ pub enum NetEvent {
 }
 
 /// What the network needs from the engine: a way to schedule its own events and deliveries.
-pub trait Scheduler {
+pub trait Scheduler<T> {
     /// Schedules a network-internal event.
-    fn schedule_net(&mut self, at: SimTime, event: NetEvent) -> EventKey;
+    fn schedule_net(&mut self, at: SimTime, event: NetEvent<T>) -> EventKey;
     /// Cancels a network-internal event scheduled earlier.
     fn cancel_net(&mut self, key: EventKey);
-    /// Schedules delivery of message `msg` to its receiver's handler.
-    fn schedule_delivery(&mut self, at: SimTime, msg: MsgId);
+    /// Schedules delivery of `payload` to its receiver's handler.
+    fn schedule_delivery(&mut self, at: SimTime, payload: T);
 }
 
 /// Capacities of every node's access links.
@@ -59,22 +66,36 @@ pub struct LinkCapacities {
     pub download: Vec<Bandwidth>,
 }
 
-enum Links {
-    Fifo(FifoLinks),
-    FairShare(FairShareLinks),
+/// Everything that defines a network before it carries anything.
+#[derive(Clone, Debug)]
+pub struct NetworkSetup {
+    /// Access-link capacities.
+    pub capacities: LinkCapacities,
+    /// Sharing policy of each link.
+    pub contention: Contention,
+    /// Latency model.
+    pub latency: LatencyModel,
+    /// Master seed of the latency streams.
+    pub seed: u64,
 }
 
-/// The state of every link in the network.
-pub struct Network {
+enum Links<T> {
+    Fifo(FifoLinks),
+    FairShare(FairShareLinks<T>),
+}
+
+/// The state of every link in the network, carrying payloads of type `T`.
+pub struct Network<T> {
     capacities: LinkCapacities,
     latency: LatencyModel,
     latency_streams: NodeStreams,
-    links: Links,
+    links: Links<T>,
 }
 
-impl Network {
+impl<T: Transit> Network<T> {
     /// A network with idle links.
-    pub fn new(capacities: LinkCapacities, contention: Contention, latency: LatencyModel, seed: u64) -> Self {
+    pub fn new(setup: NetworkSetup) -> Self {
+        let NetworkSetup { capacities, contention, latency, seed } = setup;
         let nodes = capacities.upload.len();
         let links = match contention {
             Contention::Fifo => Links::Fifo(FifoLinks::new(nodes)),
@@ -84,23 +105,22 @@ impl Network {
     }
 
     /// Draws the latency of one message; each sender has its own stream.
-    pub fn sample_latency(&mut self, from: NodeId, to: NodeId) -> SimDuration {
+    fn sample_latency(&mut self, from: NodeId, to: NodeId) -> SimDuration {
         let rng: &mut ChaCha8Rng = self.latency_streams.get(from as usize);
         self.latency.sample(from, to, rng)
     }
 
-    /// Starts moving `bytes` for message `msg` from `from` to `to`.
-    pub fn send(&mut self, now: SimTime, from: NodeId, to: NodeId, bytes: u64, msg: MsgId, sched: &mut impl Scheduler) {
-        let latency = self.sample_latency(from, to);
-        let transfer = Transfer { msg, from, to, bytes, latency };
+    /// Starts moving `payload` from its sender to its receiver.
+    pub fn send(&mut self, now: SimTime, payload: T, sched: &mut impl Scheduler<T>) {
+        let latency = self.sample_latency(payload.sender(), payload.receiver());
         match &mut self.links {
-            Links::Fifo(links) => links.send(now, transfer, &self.capacities, sched),
-            Links::FairShare(links) => links.send(now, transfer, &self.capacities, sched),
+            Links::Fifo(links) => links.send(now, payload, latency, &self.capacities, sched),
+            Links::FairShare(links) => links.send(now, payload, latency, &self.capacities, sched),
         }
     }
 
     /// Advances a network-internal event.
-    pub fn handle(&mut self, now: SimTime, event: NetEvent, sched: &mut impl Scheduler) {
+    pub fn handle(&mut self, now: SimTime, event: NetEvent<T>, sched: &mut impl Scheduler<T>) {
         match (&mut self.links, event) {
             (Links::Fifo(links), NetEvent::FifoArrive(arrival)) => links.arrive(now, arrival, &self.capacities, sched),
             (Links::FairShare(links), NetEvent::Arrive(id)) => links.arrive(now, id, &self.capacities, sched),
@@ -118,22 +138,12 @@ impl Network {
     }
 
     /// The node an internal event happens at (for the run digest).
-    pub fn event_node(&self, event: NetEvent) -> NodeId {
+    pub fn event_node(&self, event: &NetEvent<T>) -> NodeId {
         match (&self.links, event) {
-            (_, NetEvent::FifoArrive(arrival)) => arrival.to,
-            (Links::FairShare(links), NetEvent::Arrive(id)) => links.receiver(id),
+            (_, NetEvent::FifoArrive(arrival)) => arrival.receiver(),
+            (Links::FairShare(links), NetEvent::Arrive(id)) => links.receiver(*id),
             (Links::Fifo(_), NetEvent::Arrive(_)) => unreachable!("network event of another contention policy"),
-            (_, NetEvent::UplinkDone(node) | NetEvent::DownlinkDone(node)) => node,
+            (_, NetEvent::UplinkDone(node) | NetEvent::DownlinkDone(node)) => *node,
         }
     }
-}
-
-/// One message's passage through the network.
-#[derive(Copy, Clone, Debug)]
-struct Transfer {
-    msg: MsgId,
-    from: NodeId,
-    to: NodeId,
-    bytes: u64,
-    latency: SimDuration,
 }
