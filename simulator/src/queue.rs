@@ -14,23 +14,31 @@ use std::collections::HashSet;
 
 use crate::time::SimTime;
 
+/// The order of events: time, then scheduling sequence. Two `u64`s rather than one `u128`, so
+/// that queue entries need only 8-byte alignment (entries are moved between buckets).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key {
+    time: u64,
+    seq: u64,
+}
+
 /// A handle to a scheduled event, used to cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct EventKey(u128);
+pub struct EventKey(Key);
 
 const BUCKETS: usize = 129;
 
 /// A deterministic priority queue of events with lazy cancellation.
 pub struct EventQueue<E> {
-    buckets: Vec<Vec<(u128, E)>>,
+    buckets: Vec<Vec<(Key, E)>>,
     /// Bit `i` of word `i / 64` is set when bucket `i` is non-empty, so the lowest non-empty
     /// bucket is found without scanning the buckets themselves.
     occupied: [u64; BUCKETS.div_ceil(64)],
     /// Key of the last popped entry; every pending key is larger.
-    last: u128,
+    last: Key,
     next_seq: u64,
     /// Keys cancelled but not yet popped. Only looked up, never iterated.
-    cancelled: HashSet<u128>,
+    cancelled: HashSet<Key>,
     live: usize,
 }
 
@@ -46,7 +54,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             occupied: [0; BUCKETS.div_ceil(64)],
-            last: 0,
+            last: Key::default(),
             // Sequence numbers start at 1 so that every key is above the initial `last`.
             next_seq: 1,
             cancelled: HashSet::new(),
@@ -55,12 +63,19 @@ impl<E> EventQueue<E> {
     }
 
     #[inline]
-    fn bucket(&self, key: u128) -> usize {
-        (128 - (key ^ self.last).leading_zeros()) as usize
+    /// Index of the highest bit in which `key` differs from `last`, counting the 128-bit
+    /// `time · 2^64 + seq` from 1; 0 when equal.
+    fn bucket(&self, key: Key) -> usize {
+        let time = key.time ^ self.last.time;
+        if time != 0 {
+            128 - time.leading_zeros() as usize
+        } else {
+            64 - (key.seq ^ self.last.seq).leading_zeros() as usize
+        }
     }
 
     #[inline]
-    fn place(&mut self, key: u128, event: E) {
+    fn place(&mut self, key: Key, event: E) {
         let b = self.bucket(key);
         self.buckets[b].push((key, event));
         self.occupied[b / 64] |= 1 << (b % 64);
@@ -76,7 +91,7 @@ impl<E> EventQueue<E> {
     /// In debug builds, if `time` is earlier than the last popped event (a logic error).
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) -> EventKey {
-        let key = (u128::from(time.0) << 64) | u128::from(self.next_seq);
+        let key = Key { time: time.0, seq: self.next_seq };
         self.next_seq += 1;
         debug_assert!(key > self.last, "event scheduled in the past");
         self.place(key, event);
@@ -118,7 +133,7 @@ impl<E> EventQueue<E> {
                 continue;
             }
             self.live -= 1;
-            return Some((SimTime((key >> 64) as u64), event));
+            return Some((SimTime(key.time), event));
         }
     }
 
