@@ -119,7 +119,7 @@ pub fn run(
     let mut to_run = Vec::new();
     let mut reused = 0;
     for spec in &mine {
-        let key = run_key(loaded, spec, &provenance.version);
+        let key = run_key(loaded, spec, provenance);
         match stored.get(&key) {
             Some(run) => {
                 reused += 1;

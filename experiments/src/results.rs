@@ -50,11 +50,13 @@ pub fn params_object(params: &Params) -> Value {
     Value::Object(params.iter().cloned().collect())
 }
 
-/// Identifies a run's inputs: its resolved config, replicate, seed and the chainsim version. A
-/// stored run with the same key need not be recomputed.
-pub fn run_key(loaded: &LoadedExperiment, spec: &RunSpec, version: &str) -> String {
+/// Identifies a run's inputs: its resolved config, replicate, seed, and the chainsim build (version
+/// and commit, so results of an older build are never mixed with a newer one). A stored run with
+/// the same key need not be recomputed.
+pub fn run_key(loaded: &LoadedExperiment, spec: &RunSpec, provenance: &Provenance) -> String {
     let config = serde_json::to_string(&loaded.points[spec.point].experiment).expect("experiments serialise");
-    let text = format!("{version}\n{}\n{}\n{config}", spec.replicate, spec.seed);
+    let build = format!("{} {}", provenance.version, provenance.git_commit.as_deref().unwrap_or("unknown commit"));
+    let text = format!("{build}\n{}\n{}\n{config}", spec.replicate, spec.seed);
     // FNV-1a, then a finaliser: stable across platforms and releases, unlike std's hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {

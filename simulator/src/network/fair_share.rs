@@ -50,7 +50,9 @@ struct SharedLink {
     updated: SimTime,
     /// (finish tag, arrival order, transfer id) of the transfers present.
     present: BinaryHeap<Reverse<(u128, u64, u32)>>,
-    next_finish: Option<EventKey>,
+    /// The scheduled finish event and its time. It may be early (transfers joined since): the
+    /// event then finds nothing finished and schedules the next one.
+    next_finish: Option<(EventKey, SimTime)>,
 }
 
 impl SharedLink {
@@ -62,14 +64,20 @@ impl SharedLink {
         self.updated = now;
     }
 
+    /// Makes sure a finish event is scheduled no later than the earliest finish. A transfer
+    /// joining only delays the others, so the existing event is kept unless the newcomer itself
+    /// finishes first; this spares a cancellation per join.
     fn reschedule<T>(&mut self, now: SimTime, capacity: u64, event: NetEvent<T>, sched: &mut impl Scheduler<T>) {
-        if let Some(key) = self.next_finish.take() {
-            sched.cancel_net(key);
-        }
-        if let Some(&Reverse((tag, _, _))) = self.present.peek() {
-            let n = self.present.len() as u128;
-            let wait = div_ceil_u128(tag.saturating_sub(self.clock) * n, u128::from(capacity));
-            self.next_finish = Some(sched.schedule_net(now + SimDuration(wait), event));
+        let Some(&Reverse((tag, _, _))) = self.present.peek() else { return };
+        let n = self.present.len() as u128;
+        let at = now + SimDuration(div_ceil_u128(tag.saturating_sub(self.clock) * n, u128::from(capacity)));
+        match self.next_finish {
+            Some((_, scheduled)) if scheduled <= at => {}
+            Some((key, _)) => {
+                sched.cancel_net(key);
+                self.next_finish = Some((sched.schedule_net(at, event), at));
+            }
+            None => self.next_finish = Some((sched.schedule_net(at, event), at)),
         }
     }
 }
