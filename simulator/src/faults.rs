@@ -100,7 +100,8 @@ impl Faults {
     /// Whether an active partition separates `a` and `b`.
     #[inline]
     pub fn is_cut(&self, a: NodeId, b: NodeId) -> bool {
-        (self.membership[a as usize] ^ self.membership[b as usize]) & self.active != 0
+        // Checked per message: skip the membership loads while no partition is active.
+        self.active != 0 && (self.membership[a as usize] ^ self.membership[b as usize]) & self.active != 0
     }
 
     /// Loss probability of the link between `a` and `b`.
