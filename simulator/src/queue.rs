@@ -200,7 +200,7 @@ impl<E> EventQueue<E> {
         self.occupied[index / 64] &= !(1 << (index % 64));
         // Take the slot's events in key order; the emptied deque's allocation goes back to the wheel.
         let mut events = std::mem::take(&mut self.wheel[index]);
-        events.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        events.sort_unstable_by_key(|entry| entry.0);
         let emptied = std::mem::replace(&mut self.current, VecDeque::from(events));
         self.wheel[index] = Vec::from(emptied);
         true
