@@ -1,7 +1,9 @@
 //! The `chainsim` command line end to end: result files, determinism, overrides and bad input.
 
+mod common;
+
+use common::{chainsim, stderr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const SMALL: &str = r#"(
     name: "small",
@@ -16,18 +18,10 @@ const SMALL: &str = r#"(
 )
 "#;
 
-fn chainsim(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chainsim")).args(args).current_dir(cwd).output().expect("chainsim starts")
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn read(dir: &Path, file: &str) -> Vec<u8> {

@@ -1,5 +1,8 @@
 //! Sweeps end to end: parallel runs, resume after a kill, shards and merge, reproduce, bad axes.
 
+mod common;
+
+use common::{chainsim, stderr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -21,14 +24,6 @@ const SWEEP: &str = r#"(
     protocol: Flood(items: 3, item_size: "100KB", interval: "1s"),
 )
 "#;
-
-fn chainsim(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chainsim")).args(args).current_dir(cwd).output().expect("chainsim starts")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn setup(text: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
