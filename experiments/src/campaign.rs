@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::figures;
 use crate::load::LoadedExperiment;
-use crate::results::{Provenance, ResultDir, WriteError, failed_run_json, params_object, run_json, run_key};
+use crate::results::{Provenance, ResultDir, WriteError, failed_run_json, run_json, run_key};
 use crate::runner::{RunRecord, RunSpec, execute, plan};
 
 /// The I-th of N slices of the runs (1-based), for spreading one experiment over machines.
@@ -105,13 +105,17 @@ pub fn run(
     let planned_ids: std::collections::BTreeSet<String> = all.iter().map(RunSpec::id).collect();
 
     dir.remove_temporaries()?;
-    let mut stored: BTreeMap<String, Value> = BTreeMap::new();
-    for (id, run) in dir.stored_runs() {
-        let finished = run.get("error").is_none();
+    // Id → key of every finished run on disk (files are read one at a time: they can be large).
+    // A run's seed derives from its point index, so a run can only be reused under its own id.
+    let mut stored: BTreeMap<String, String> = BTreeMap::new();
+    for id in dir.stored_run_ids() {
         if options.fresh || !planned_ids.contains(&id) {
             dir.remove_run(&id)?;
-        } else if let (true, Some(key)) = (finished, run["key"].as_str()) {
-            stored.insert(key.to_string(), run);
+            continue;
+        }
+        let Ok(run) = dir.read_run(&id) else { continue };
+        if let (None, Some(key)) = (run.get("error"), run["key"].as_str()) {
+            stored.insert(id, key.to_string());
         }
     }
     dir.write_manifest(loaded, &all, provenance)?;
@@ -120,19 +124,10 @@ pub fn run(
     let mut reused = 0;
     for spec in &mine {
         let key = run_key(loaded, spec, provenance);
-        match stored.get(&key) {
-            Some(run) => {
-                reused += 1;
-                // The same inputs may sit at another index after the grid was edited.
-                if run["id"] != spec.id() {
-                    let mut moved = run.clone();
-                    moved["id"] = spec.id().into();
-                    moved["point"] = spec.point.into();
-                    moved["params"] = params_object(&loaded.points[spec.point].params);
-                    dir.write_run(&spec.id(), &moved)?;
-                }
-            }
-            None => to_run.push((*spec, key)),
+        if stored.get(&spec.id()) == Some(&key) {
+            reused += 1;
+        } else {
+            to_run.push((*spec, key));
         }
     }
 
@@ -206,8 +201,8 @@ pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<(usize, Vec<String
     out.write("manifest.json", &manifest)?;
     let mut copied = 0;
     for input in inputs {
-        for (id, run) in input.stored_runs() {
-            out.write_run(&id, &run)?;
+        for id in input.stored_run_ids() {
+            out.copy_run_from(input, &id)?;
             copied += 1;
         }
     }

@@ -46,7 +46,7 @@ pub fn digest_hex(digest: u64) -> String {
 }
 
 /// Swept parameters as a JSON object, in axis order.
-pub fn params_object(params: &Params) -> Value {
+fn params_object(params: &Params) -> Value {
     Value::Object(params.iter().cloned().collect())
 }
 
@@ -165,22 +165,28 @@ impl ResultDir {
         self.write(&format!("runs/{id}.json"), &pretty(run))
     }
 
-    /// The stored runs, by id, of every readable `runs/*.json` (unreadable files are skipped:
-    /// they are rewritten when their run is recomputed).
-    pub fn stored_runs(&self) -> Vec<(String, Value)> {
+    /// The ids of the run files present, sorted.
+    pub fn stored_run_ids(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.dir.join("runs")) else { return Vec::new() };
-        let mut names: Vec<String> = entries
+        let mut ids: Vec<String> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .map(|n| n.trim_end_matches(".json").to_string())
             .collect();
-        names.sort();
-        names
-            .into_iter()
-            .filter_map(|name| {
-                let value = self.read_json(&format!("runs/{name}")).ok()?;
-                Some((name.trim_end_matches(".json").to_string(), value))
-            })
-            .collect()
+        ids.sort();
+        ids
+    }
+
+    /// The parsed file of run `id`.
+    pub fn read_run(&self, id: &str) -> Result<Value, WriteError> {
+        self.read_json(&format!("runs/{id}.json"))
+    }
+
+    /// Copies the file of run `id` from `source` unchanged.
+    pub fn copy_run_from(&self, source: &ResultDir, id: &str) -> Result<(), WriteError> {
+        let path = source.dir.join(format!("runs/{id}.json"));
+        let bytes = std::fs::read(&path).map_err(|e| Self::error(path, e))?;
+        self.write(&format!("runs/{id}.json"), &bytes)
     }
 
     /// Deletes temporary files left by an interrupted write (they never replaced a real file).
@@ -201,9 +207,17 @@ impl ResultDir {
         std::fs::remove_file(&path).map_err(|e| Self::error(path, e))
     }
 
-    /// Rebuilds `runs.csv` and `summary.csv` from the run files of `ids` (plan order).
+    /// Rebuilds `runs.csv` and `summary.csv` from the run files of `ids` (plan order). Only the
+    /// fields the tables need are kept in memory, not the per-node detail.
     pub fn write_tables(&self, ids: &[String]) -> Result<(), WriteError> {
-        let runs: Vec<Value> = ids.iter().filter_map(|id| self.read_json(&format!("runs/{id}.json")).ok()).collect();
+        let fields = ["point", "replicate", "seed", "digest", "params", "metrics", "error"];
+        let runs: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| self.read_run(id).ok())
+            .map(|run| {
+                Value::Object(fields.iter().filter_map(|f| Some((f.to_string(), run.get(*f)?.clone()))).collect())
+            })
+            .collect();
         let finished: Vec<&Value> = runs.iter().filter(|r| r.get("error").is_none()).collect();
         self.write("runs.csv", &runs_csv(&finished))?;
         self.write("summary.csv", &summary_csv(&finished))
