@@ -172,6 +172,8 @@ fn bad_input_exits_2_naming_the_file_and_the_key_or_line() {
         &["--set", "network.nodes=100000", "--set", "network.topology=Complete"],
         &["network.topology", "too many links"],
     );
+    assert_bad_input(Some(SMALL), &["--set", "protocol.items=10000000"], &["protocol.items", "fits in memory"]);
+    assert_bad_input(Some(SMALL), &["--set", "network.nodes=4000000000"], &["network.nodes", "at most"]);
     assert_bad_input(None, &[], &["cannot read bad.ron"]);
     assert_bad_input(Some(SMALL), &["--set", "network.nodez=3"], &["network.nodez", "nodes"]);
     assert_bad_input(Some(SMALL), &["--set", "network.nodes=many"], &["network.nodes"]);

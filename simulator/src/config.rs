@@ -305,6 +305,9 @@ impl NodeSet {
     }
 }
 
+/// Most nodes a network may have: per-node state and links must fit in memory.
+pub const MAX_NODES: u32 = 100_000_000;
+
 /// Most partitions a run may schedule: each one is a bit of a per-node membership mask.
 pub const MAX_PARTITIONS: usize = 64;
 
@@ -344,6 +347,9 @@ impl NetworkConfig {
         let n = self.nodes;
         if n == 0 {
             return Err(ConfigError::new("nodes", "must be at least 1"));
+        }
+        if n > MAX_NODES {
+            return Err(ConfigError::new("nodes", format!("at most {MAX_NODES} nodes fit in memory, got {n}")));
         }
         self.validate_topology()?;
         check_positive_bandwidth("bandwidth.upload", self.bandwidth.upload)?;

@@ -83,6 +83,14 @@ impl FloodConfig {
         if self.items == 0 {
             return Err(ConfigError::new("items", "must be at least 1"));
         }
+        // The protocol keeps a bit and a reach time per item and node.
+        const MAX_ITEM_NODES: u64 = 1 << 28;
+        if u64::from(self.items) * u64::from(nodes) > MAX_ITEM_NODES {
+            return Err(ConfigError::new(
+                "items",
+                format!("{} items × {nodes} nodes is more state than fits in memory; lower items or nodes", self.items),
+            ));
+        }
         if self.arrivals == Arrivals::Poisson && self.interval == SimDuration::ZERO && self.items > 1 {
             return Err(ConfigError::new("interval", "Poisson arrivals need a mean interval > 0"));
         }
