@@ -263,10 +263,11 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn apply(&mut self, node: NodeId, effect: Effect<P>) {
-        let incarnation = self.faults.incarnation(node);
         match effect {
+            // Sends are the common effect and need no incarnation: look it up only where used.
             Effect::Send { to, msg } => self.send(node, to, msg),
             Effect::SetTimer { id, after, timer } => {
+                let incarnation = self.faults.incarnation(node);
                 let key = self.queue.push(self.now + after, Event::Timer { node, id, incarnation, timer });
                 self.timers.insert(id, key);
             }
@@ -276,6 +277,7 @@ impl<P: Protocol> Simulation<P> {
                 }
             }
             Effect::Cpu { duration, job } => {
+                let incarnation = self.faults.incarnation(node);
                 let done = self.cpus.submit(node as usize, self.now, duration);
                 self.queue.push(done, Event::Cpu { node, incarnation, job });
             }
