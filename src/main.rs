@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod progress;
+mod swarm;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -73,6 +74,18 @@ enum Command {
         #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
         set: Vec<String>,
     },
+    /// Run PBFT fault swarms: random fault schedules within f, checking safety on every seed.
+    Swarm {
+        /// Number of seeds.
+        #[arg(long, default_value_t = 1000)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Runs in parallel [default: all cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Measure events per second and peak memory on fixed flooding scenarios.
     Bench {
         /// Run only this scenario, in this process (e.g. flood-10k-fifo).
@@ -92,6 +105,7 @@ fn main() -> ExitCode {
         Command::Plot { dir } => commands::plot(&dir),
         Command::Reproduce { dir, run } => commands::reproduce_runs(&dir, run.as_deref()),
         Command::Check { file, set } => commands::check(&file, &set),
+        Command::Swarm { seeds, start, jobs } => swarm::main(start, seeds, jobs),
         Command::Bench { scenario } => bench::main(scenario.as_deref()),
     };
     match result {

@@ -1,11 +1,12 @@
 //! The schema of an experiment file.
 
 use models::flood::FloodConfig;
+use models::pbft::PbftConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::figures::PlotSpec;
 use crate::sweep::{Axis, deserialize_axes};
-use simulator::config::{ConfigError, NetworkConfig};
+use simulator::config::{ConfigError, NetworkConfig, TopologyConfig};
 use simulator::{Limits, SimDuration, SimTime};
 
 /// One experiment: a network, a protocol, and when to stop.
@@ -86,6 +87,8 @@ impl StopConfig {
 pub enum ProtocolConfig {
     /// Flooding of items from sources to every node.
     Flood(FloodConfig),
+    /// Batched PBFT: replicas and clients.
+    Pbft(PbftConfig),
 }
 
 impl ProtocolConfig {
@@ -93,6 +96,7 @@ impl ProtocolConfig {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolConfig::Flood(_) => "Flood",
+            ProtocolConfig::Pbft(_) => "Pbft",
         }
     }
 }
@@ -118,6 +122,22 @@ impl Experiment {
         self.network.validate().map_err(|e| e.within("network"))?;
         match &self.protocol {
             ProtocolConfig::Flood(flood) => flood.validate(self.network.nodes).map_err(|e| e.within("protocol")),
+            ProtocolConfig::Pbft(pbft) => {
+                pbft.validate(self.network.nodes).map_err(|e| e.within("protocol"))?;
+                if self.network.topology != TopologyConfig::Complete {
+                    return Err(ConfigError::new(
+                        "network.topology",
+                        "PBFT replicas talk to every replica and client: use topology: Complete",
+                    ));
+                }
+                if self.stop.time.is_none() {
+                    return Err(ConfigError::new(
+                        "stop.time",
+                        "PBFT runs need a simulated-time limit (a replica left behind keeps timing out); add e.g. time: \"10s\"",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }

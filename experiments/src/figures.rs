@@ -85,6 +85,7 @@ impl PlotSpec {
 pub fn metric_names(protocol: &ProtocolConfig) -> &'static [&'static str] {
     match protocol {
         ProtocolConfig::Flood(_) => &models::flood::METRICS,
+        ProtocolConfig::Pbft(_) => &models::pbft::METRICS,
     }
 }
 
@@ -114,6 +115,19 @@ pub fn plots_for(experiment: &Experiment) -> Vec<PlotSpec> {
                 ..line("reach_p50_ms")
             };
             if keys.is_empty() { vec![cdf] } else { vec![line("reach_p50_ms"), line("reach_p90_ms"), cdf] }
+        }
+        ProtocolConfig::Pbft(_) => {
+            let cdf = PlotSpec {
+                kind: PlotKind::Cdf,
+                x: None,
+                series: keys.first().map(|k| k.to_string()),
+                ..line("latency_p50_ms")
+            };
+            if keys.is_empty() {
+                vec![cdf]
+            } else {
+                vec![line("throughput_rps"), line("latency_p50_ms"), line("latency_p99_ms")]
+            }
         }
     }
 }

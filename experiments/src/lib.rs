@@ -14,6 +14,7 @@ pub mod results;
 pub mod ron_value;
 pub mod runner;
 pub mod summary;
+pub mod swarm;
 pub mod sweep;
 
 pub use experiment::{Experiment, ProtocolConfig, StopConfig};

@@ -131,7 +131,7 @@ impl LoadedExperiment {
     }
 }
 
-fn ron_options() -> ron::Options {
+pub(crate) fn ron_options() -> ron::Options {
     // `time: "10s"` for optional values, `Flood(items: 3)` for a struct inside a variant.
     ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
 }

@@ -8,6 +8,7 @@ use crate::experiment::ProtocolConfig;
 use crate::load::LoadedExperiment;
 use models::Model;
 use models::flood::Flood;
+use models::pbft::Pbft;
 use simulator::rng::splitmix64;
 use simulator::{Limits, NodeCounters, Report, RunStats, SimTime, Simulation, StopReason, World};
 
@@ -144,6 +145,9 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
     let (report, stats, timing) = match &experiment.protocol {
         ProtocolConfig::Flood(config) => {
             simulate(Flood::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
+        }
+        ProtocolConfig::Pbft(config) => {
+            simulate(Pbft::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
         }
     };
     if stats.stop == StopReason::EventBudget {

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod flood;
+pub mod pbft;
 
 use simulator::{Protocol, Report, RunStats};
 

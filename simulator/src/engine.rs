@@ -221,7 +221,7 @@ impl<P: Protocol> Simulation<P> {
         match fault {
             FaultEvent::Crash(node) => {
                 self.digest.fold(now, kind::CRASH, node);
-                self.protocol.on_crash(node);
+                self.protocol.on_crash(node, self.now);
             }
             FaultEvent::Recover(node) => {
                 self.digest.fold(now, kind::RECOVER, node);

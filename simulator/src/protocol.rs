@@ -36,8 +36,8 @@ pub trait Protocol: Sized {
     fn on_cpu_done(&mut self, node: NodeId, job: Self::Job, ctx: &mut Context<'_, Self>);
     /// A disk operation of `node` has finished.
     fn on_disk_done(&mut self, node: NodeId, job: Self::Job, ctx: &mut Context<'_, Self>);
-    /// `node` has crashed: its pending timers and jobs will not fire.
-    fn on_crash(&mut self, _node: NodeId) {}
+    /// `node` has crashed at `now`: its pending timers and jobs will not fire.
+    fn on_crash(&mut self, _node: NodeId, _now: SimTime) {}
     /// `node` has restarted after a crash.
     fn on_recover(&mut self, _node: NodeId, _ctx: &mut Context<'_, Self>) {}
 }

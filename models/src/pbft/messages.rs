@@ -1,0 +1,440 @@
+//! PBFT messages and their modelled wire sizes.
+//!
+//! Sizes (bytes): every message has a 48-byte header (type, view, sequence number, sender) and
+//! digests are 32 bytes. Authentication adds, with `Macs`, a 32-byte MAC per receiver of the
+//! message (Castro–Liskov authenticators; a client request carries one per replica) and, with
+//! `Signatures`, one 64-byte signature. A PRE-PREPARE carries its requests in full; the proofs inside
+//! VIEW-CHANGE and NEW-VIEW messages are counted at the size of the messages they contain.
+
+use std::sync::Arc;
+
+use simulator::Message;
+use simulator::rng::splitmix64;
+
+use super::config::{Auth, PbftConfig};
+use super::conflict::{Access, ConflictGraph};
+use super::workload::KeyGenerator;
+
+/// A view number; the primary of view v is replica v mod n.
+pub type View = u64;
+/// A sequence number assigned by a primary to a batch.
+pub type Seq = u64;
+
+/// A request: issued by client `client` (0-based among clients) as its `number`th request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId {
+    /// Client index.
+    pub client: u32,
+    /// The client's request counter.
+    pub number: u64,
+}
+
+impl RequestId {
+    /// The result every correct replica computes for this request.
+    pub fn result(self) -> u64 {
+        splitmix64(splitmix64(u64::from(self.client)) ^ self.number)
+    }
+}
+
+/// An ordered batch of requests, with what every replica derives from it.
+#[derive(Debug)]
+pub struct Batch {
+    /// The requests, in execution order.
+    pub requests: Vec<RequestId>,
+    /// Distinguishes batches with equal requests (an equivocating primary varies it).
+    pub nonce: u64,
+    /// Digest of requests and nonce.
+    pub digest: u64,
+    /// Keys each request touches (empty when the state is not modelled).
+    pub accesses: Vec<Access>,
+    /// Which requests must wait for which.
+    pub conflicts: ConflictGraph,
+}
+
+impl Batch {
+    /// A batch of `requests`; accesses and conflicts follow from the key generator.
+    pub fn new(requests: Vec<RequestId>, nonce: u64, keys: Option<&KeyGenerator>) -> Self {
+        let digest = requests.iter().fold(splitmix64(nonce ^ 0xB47C), |acc, r| {
+            splitmix64(acc ^ splitmix64((u64::from(r.client) << 40) ^ r.number))
+        });
+        let (accesses, conflicts) = match keys {
+            Some(keys) => {
+                let accesses: Vec<Access> = requests.iter().map(|&r| keys.access(r)).collect();
+                let conflicts = ConflictGraph::build(&accesses);
+                (accesses, conflicts)
+            }
+            None => (Vec::new(), ConflictGraph::independent(requests.len())),
+        };
+        Batch { requests, nonce, digest, accesses, conflicts }
+    }
+
+    /// The null request a new primary proposes for a sequence number nobody prepared.
+    pub fn null() -> Self {
+        Batch::new(Vec::new(), 0, None)
+    }
+}
+
+/// A prepared certificate carried in a VIEW-CHANGE: the batch was prepared at `seq` in `view`.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// Sequence number.
+    pub seq: Seq,
+    /// View in which it prepared.
+    pub view: View,
+    /// The batch.
+    pub batch: Arc<Batch>,
+}
+
+/// VIEW-CHANGE: a replica's stable checkpoint and its prepared certificates above it.
+#[derive(Debug)]
+pub struct ViewChange {
+    /// The view being moved to.
+    pub view: View,
+    /// The sender.
+    pub replica: u32,
+    /// Its last stable checkpoint.
+    pub stable: Seq,
+    /// The state digest at that checkpoint.
+    pub stable_digest: u64,
+    /// Certificates for sequence numbers above `stable`, ascending.
+    pub prepared: Vec<Prepared>,
+}
+
+/// NEW-VIEW: the view changes it is based on and the batches re-proposed in the new view.
+#[derive(Debug)]
+pub struct NewView {
+    /// The new view.
+    pub view: View,
+    /// At least 2f + 1 VIEW-CHANGE messages for it, from distinct replicas.
+    pub view_changes: Vec<Arc<ViewChange>>,
+    /// The stable checkpoint the new view starts from, and its state digest.
+    pub stable: Seq,
+    /// State digest at `stable`.
+    pub stable_digest: u64,
+    /// A batch (possibly null) for every sequence number from `stable + 1` upward.
+    pub proposals: Vec<(Seq, Arc<Batch>)>,
+}
+
+/// The requests one client has had executed: everything below `below`, plus `above`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecutedSet {
+    below: u64,
+    above: std::collections::BTreeSet<u64>,
+}
+
+impl ExecutedSet {
+    /// Whether request `number` has been executed.
+    pub fn contains(&self, number: u64) -> bool {
+        number < self.below || self.above.contains(&number)
+    }
+
+    /// Records request `number` as executed; false if it already was.
+    pub fn insert(&mut self, number: u64) -> bool {
+        if self.contains(number) {
+            return false;
+        }
+        self.above.insert(number);
+        while self.above.remove(&self.below) {
+            self.below += 1;
+        }
+        true
+    }
+}
+
+/// The state a replica hands over at a checkpoint (state transfer to a replica that fell behind).
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Sequence number of the checkpoint.
+    pub seq: Seq,
+    /// State digest.
+    pub digest: u64,
+    /// Executed requests per client (so replies and duplicates are handled after the transfer).
+    pub executed: Vec<ExecutedSet>,
+}
+
+/// The body of a message.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// A client request (also forwarded by backups to the primary).
+    Request(RequestId),
+    /// A replica's reply to a client.
+    Reply {
+        /// The replica's view, which tells the client the primary.
+        view: View,
+        /// The request answered.
+        request: RequestId,
+        /// The execution result.
+        result: u64,
+    },
+    /// The primary assigns `seq` to `batch` in `view`.
+    PrePrepare {
+        /// View.
+        view: View,
+        /// Sequence number.
+        seq: Seq,
+        /// The batch.
+        batch: Arc<Batch>,
+    },
+    /// A backup accepted the PRE-PREPARE.
+    Prepare {
+        /// View.
+        view: View,
+        /// Sequence number.
+        seq: Seq,
+        /// Batch digest.
+        digest: u64,
+    },
+    /// The sender has prepared the batch.
+    Commit {
+        /// View.
+        view: View,
+        /// Sequence number.
+        seq: Seq,
+        /// Batch digest.
+        digest: u64,
+    },
+    /// The sender's state digest after executing `seq`.
+    Checkpoint {
+        /// Sequence number.
+        seq: Seq,
+        /// State digest.
+        digest: u64,
+    },
+    /// VIEW-CHANGE.
+    ViewChange(Arc<ViewChange>),
+    /// NEW-VIEW.
+    NewView(Arc<NewView>),
+    /// A replica behind the stable checkpoint asks for the state at `seq`.
+    StateRequest {
+        /// The checkpoint wanted.
+        seq: Seq,
+    },
+    /// The state at a checkpoint.
+    StateReply(Arc<Snapshot>),
+}
+
+/// What kind of message a body is, for per-kind counters.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// REQUEST.
+    Request,
+    /// REPLY.
+    Reply,
+    /// PRE-PREPARE.
+    PrePrepare,
+    /// PREPARE.
+    Prepare,
+    /// COMMIT.
+    Commit,
+    /// CHECKPOINT.
+    Checkpoint,
+    /// VIEW-CHANGE.
+    ViewChange,
+    /// NEW-VIEW.
+    NewView,
+    /// State transfer (request and reply).
+    StateTransfer,
+}
+
+impl Kind {
+    /// Every kind, in counter order.
+    pub const ALL: [Kind; 9] = [
+        Kind::Request,
+        Kind::Reply,
+        Kind::PrePrepare,
+        Kind::Prepare,
+        Kind::Commit,
+        Kind::Checkpoint,
+        Kind::ViewChange,
+        Kind::NewView,
+        Kind::StateTransfer,
+    ];
+
+    /// Name in result files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Reply => "reply",
+            Kind::PrePrepare => "pre_prepare",
+            Kind::Prepare => "prepare",
+            Kind::Commit => "commit",
+            Kind::Checkpoint => "checkpoint",
+            Kind::ViewChange => "view_change",
+            Kind::NewView => "new_view",
+            Kind::StateTransfer => "state_transfer",
+        }
+    }
+}
+
+impl Body {
+    /// The view of a normal-case message; such messages wait until the replica enters that view.
+    pub fn view(&self) -> Option<View> {
+        match self {
+            Body::PrePrepare { view, .. } | Body::Prepare { view, .. } | Body::Commit { view, .. } => Some(*view),
+            _ => None,
+        }
+    }
+
+    /// The message's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Body::Request(_) => Kind::Request,
+            Body::Reply { .. } => Kind::Reply,
+            Body::PrePrepare { .. } => Kind::PrePrepare,
+            Body::Prepare { .. } => Kind::Prepare,
+            Body::Commit { .. } => Kind::Commit,
+            Body::Checkpoint { .. } => Kind::Checkpoint,
+            Body::ViewChange(_) => Kind::ViewChange,
+            Body::NewView(_) => Kind::NewView,
+            Body::StateRequest { .. } | Body::StateReply(_) => Kind::StateTransfer,
+        }
+    }
+}
+
+/// A message on the wire: its body and its modelled size.
+#[derive(Clone, Debug)]
+pub struct Wire {
+    /// What it says.
+    pub body: Body,
+    /// Bytes on the wire.
+    pub bytes: u64,
+}
+
+impl Message for Wire {
+    fn wire_bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+const HEADER: u64 = 48;
+const DIGEST: u64 = 32;
+const MAC: u64 = 32;
+const SIGNATURE: u64 = 64;
+/// Bytes per client in a state snapshot (client id and executed-request watermark).
+const SNAPSHOT_PER_CLIENT: u64 = 16;
+
+/// Computes wire sizes from the configuration.
+#[derive(Clone, Debug)]
+pub struct Sizes {
+    auth: Auth,
+    replicas: u64,
+    f: u64,
+    clients: u64,
+    request: u64,
+    reply: u64,
+}
+
+impl Sizes {
+    /// Sizes for `config` with `clients` clients.
+    pub fn new(config: &PbftConfig, clients: u32) -> Self {
+        Sizes {
+            auth: config.auth,
+            replicas: u64::from(config.replicas),
+            f: u64::from(config.f()),
+            clients: u64::from(clients),
+            request: config.request_size.bytes(),
+            reply: config.reply_size.bytes(),
+        }
+    }
+
+    /// Authentication bytes of a message addressed to `receivers` nodes.
+    fn auth(&self, receivers: u64) -> u64 {
+        match self.auth {
+            Auth::Macs => MAC * receivers,
+            Auth::Signatures => SIGNATURE,
+        }
+    }
+
+    /// A replica multicast carries an authenticator for every other replica.
+    fn multicast(&self) -> u64 {
+        self.auth(self.replicas - 1)
+    }
+
+    fn request(&self) -> u64 {
+        HEADER + self.request + self.auth(self.replicas)
+    }
+
+    /// A PRE-PREPARE of `requests` requests.
+    pub fn pre_prepare(&self, requests: usize) -> u64 {
+        HEADER + DIGEST + requests as u64 * self.request() + self.multicast()
+    }
+
+    /// A PREPARE or COMMIT.
+    pub fn prepare(&self) -> u64 {
+        HEADER + DIGEST + self.multicast()
+    }
+
+    fn checkpoint(&self) -> u64 {
+        HEADER + DIGEST + self.multicast()
+    }
+
+    fn view_change(&self, vc: &ViewChange) -> u64 {
+        let certificate = HEADER + DIGEST + self.multicast() + 2 * self.f * self.prepare();
+        HEADER
+            + DIGEST
+            + (2 * self.f + 1) * self.checkpoint()
+            + vc.prepared.iter().map(|p| certificate + p.batch.requests.len() as u64 * self.request()).sum::<u64>()
+            + self.multicast()
+    }
+
+    /// Bytes of `body` on the wire.
+    pub fn of(&self, body: &Body) -> u64 {
+        match body {
+            Body::Request(_) => self.request(),
+            Body::Reply { .. } => HEADER + self.reply + self.auth(1),
+            Body::PrePrepare { batch, .. } => self.pre_prepare(batch.requests.len()),
+            Body::Prepare { .. } | Body::Commit { .. } => self.prepare(),
+            Body::Checkpoint { .. } => self.checkpoint(),
+            Body::ViewChange(vc) => self.view_change(vc),
+            Body::NewView(nv) => {
+                HEADER
+                    + nv.view_changes.iter().map(|vc| self.view_change(vc)).sum::<u64>()
+                    + nv.proposals.len() as u64 * (HEADER + DIGEST)
+                    + self.multicast()
+            }
+            Body::StateRequest { .. } => HEADER + self.auth(1),
+            Body::StateReply(_) => HEADER + DIGEST + self.clients * SNAPSHOT_PER_CLIENT + self.auth(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executed_set_compacts_contiguous_numbers() {
+        let mut set = ExecutedSet::default();
+        assert!(set.insert(1));
+        assert!(!set.contains(0) && set.contains(1));
+        assert!(set.insert(0));
+        assert!(!set.insert(1));
+        assert_eq!(set.below, 2);
+        assert!(set.above.is_empty());
+        assert!(set.insert(5) && set.contains(5) && !set.contains(4));
+    }
+
+    #[test]
+    fn batch_digest_depends_on_content_and_nonce() {
+        let r = |n| RequestId { client: 0, number: n };
+        let a = Batch::new(vec![r(1), r(2)], 0, None);
+        assert_eq!(a.digest, Batch::new(vec![r(1), r(2)], 0, None).digest);
+        assert_ne!(a.digest, Batch::new(vec![r(2), r(1)], 0, None).digest);
+        assert_ne!(a.digest, Batch::new(vec![r(1), r(2)], 1, None).digest);
+        assert_ne!(a.digest, Batch::null().digest);
+    }
+
+    #[test]
+    fn wire_sizes() {
+        let config = PbftConfig { replicas: 4, ..PbftConfig::default() };
+        let sizes = Sizes::new(&config, 1);
+        // Header, digest and 3 MACs.
+        assert_eq!(sizes.of(&Body::Prepare { view: 0, seq: 1, digest: 0 }), 48 + 32 + 96);
+        // A request: header, 128-byte payload, 4 MACs; a pre-prepare of two of them.
+        let batch = Arc::new(Batch::new(vec![RequestId { client: 0, number: 0 }; 2], 0, None));
+        assert_eq!(sizes.of(&Body::Request(RequestId { client: 0, number: 0 })), 48 + 128 + 128);
+        assert_eq!(sizes.of(&Body::PrePrepare { view: 0, seq: 1, batch }), 48 + 32 + 2 * 304 + 96);
+        let signed = Sizes::new(&PbftConfig { auth: Auth::Signatures, ..config }, 1);
+        assert_eq!(signed.of(&Body::Commit { view: 0, seq: 1, digest: 0 }), 48 + 32 + 64);
+    }
+}

@@ -1,0 +1,54 @@
+//! `chainsim swarm`: PBFT fault swarms over a range of seeds.
+
+use std::path::PathBuf;
+
+use experiments::swarm;
+
+use crate::commands::Failure;
+
+/// Seeds run between two progress lines.
+const CHUNK: u64 = 200;
+
+pub fn main(start: u64, seeds: u64, jobs: Option<usize>) -> Result<(), Failure> {
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
+    let end = start.saturating_add(seeds);
+    let (mut ran, mut progressed, mut changed_view) = (0u64, 0u64, 0u64);
+    let mut failures = Vec::new();
+    let mut first = start;
+    while first < end {
+        let last = first.saturating_add(CHUNK).min(end);
+        for (seed, outcome) in (first..last).zip(swarm::run_range(first..last, jobs)) {
+            match outcome {
+                Ok(o) => {
+                    ran += 1;
+                    progressed += u64::from(o.accepted > 0.0);
+                    changed_view += u64::from(o.view_changes > 0);
+                    if o.violations > 0 {
+                        failures.push((seed, format!("{} safety violations", o.violations)));
+                    }
+                }
+                Err(message) => failures.push((seed, message)),
+            }
+        }
+        eprintln!("swarm: {}/{} seeds, {} failing", last - start, seeds, failures.len());
+        first = last;
+    }
+    println!(
+        "seeds {start}..{end}: {ran} runs, {} failing; clients made progress in {progressed}, views changed in {changed_view}",
+        failures.len()
+    );
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let folder = PathBuf::from("results").join("swarm");
+    for (seed, what) in &failures {
+        let file = folder.join(format!("pbft-swarm-{seed}.ron"));
+        let saved = std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(&file, swarm::case_file(*seed)));
+        let hint = match saved {
+            Ok(()) => format!("; case saved as {} (chainsim run {0})", file.display()),
+            Err(_) => String::new(),
+        };
+        println!("seed {seed}: {what} — reproduce with `chainsim swarm --start {seed} --seeds 1`{hint}");
+    }
+    Err(Failure::run(format!("{} of {seeds} swarm seeds failed", failures.len())))
+}
