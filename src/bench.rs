@@ -1,11 +1,12 @@
-//! `chainsim bench`: engine throughput and memory on fixed flooding scenarios. Each scenario runs
-//! in its own child process so that its peak memory is its own.
+//! `chainsim bench`: engine throughput and memory on fixed scenarios (flooding, and PBFT under
+//! saturating load). Each scenario runs in its own child process so that its peak memory is its own.
 
 use std::process::Command;
 
 use experiments::campaign::{self, Options};
 use experiments::{Experiment, LoadedExperiment, ProtocolConfig, ResultDir, RunSpec, StopConfig, execute};
 use models::flood::FloodConfig;
+use models::pbft::{Auth, Load, PbftConfig};
 use simulator::SimDuration;
 use simulator::config::{BandwidthConfig, Contention, LatencyConfig, NetworkConfig, TopologyConfig};
 use simulator::units::{Bandwidth, ByteSize};
@@ -13,23 +14,76 @@ use simulator::units::{Bandwidth, ByteSize};
 use crate::commands::{Failure, provenance};
 use crate::progress::Reporter;
 
-/// A fixed benchmark workload: flooding 1 MB items (degree 8, 20/50 Mbps links, log-normal
-/// latency, Poisson creations 10 s apart).
+/// A fixed benchmark workload.
 struct Scenario {
     name: &'static str,
-    nodes: u32,
-    items: u32,
-    contention: Contention,
+    workload: Workload,
 }
 
-const SCENARIOS: [Scenario; 4] = [
-    Scenario { name: "flood-10k-fifo", nodes: 10_000, items: 10, contention: Contention::Fifo },
-    Scenario { name: "flood-10k-fair", nodes: 10_000, items: 10, contention: Contention::FairShare },
-    Scenario { name: "flood-100k-fifo", nodes: 100_000, items: 3, contention: Contention::Fifo },
-    Scenario { name: "flood-100k-fair", nodes: 100_000, items: 3, contention: Contention::FairShare },
+enum Workload {
+    /// Flooding 1 MB items (degree 8, 20/50 Mbps links, log-normal latency, Poisson creations
+    /// 10 s apart).
+    Flood { nodes: u32, items: u32, contention: Contention },
+    /// PBFT with 64 replicas, signatures and batches of 100 for 10 simulated seconds, under more
+    /// load than it can serve (16 closed-loop clients keeping 100 requests each outstanding).
+    Pbft,
+}
+
+const SCENARIOS: [Scenario; 5] = [
+    Scenario {
+        name: "flood-10k-fifo",
+        workload: Workload::Flood { nodes: 10_000, items: 10, contention: Contention::Fifo },
+    },
+    Scenario {
+        name: "flood-10k-fair",
+        workload: Workload::Flood { nodes: 10_000, items: 10, contention: Contention::FairShare },
+    },
+    Scenario {
+        name: "flood-100k-fifo",
+        workload: Workload::Flood { nodes: 100_000, items: 3, contention: Contention::Fifo },
+    },
+    Scenario {
+        name: "flood-100k-fair",
+        workload: Workload::Flood { nodes: 100_000, items: 3, contention: Contention::FairShare },
+    },
+    Scenario { name: "pbft-64", workload: Workload::Pbft },
 ];
 
-fn experiment(s: &Scenario) -> Experiment {
+fn experiment(workload: &Workload) -> Experiment {
+    match *workload {
+        Workload::Flood { nodes, items, contention } => flood_experiment(nodes, items, contention),
+        Workload::Pbft => pbft_experiment(),
+    }
+}
+
+const PBFT_REPLICAS: u32 = 64;
+const PBFT_CLIENTS: u32 = 16;
+
+fn pbft_experiment() -> Experiment {
+    let mut experiment = flood_experiment(PBFT_REPLICAS + PBFT_CLIENTS, 1, Contention::Fifo);
+    experiment.stop.time = Some(SimDuration::from_secs(10));
+    let network = &mut experiment.network;
+    network.topology = TopologyConfig::Complete;
+    network.bandwidth = BandwidthConfig {
+        upload: Bandwidth::BitsPerSec(1_000_000_000),
+        download: Bandwidth::BitsPerSec(1_000_000_000),
+    };
+    network.latency = LatencyConfig::LogNormal { median: SimDuration::from_millis(10), sigma: 0.3 };
+    network.cpu.cores = 4;
+    experiment.protocol = ProtocolConfig::Pbft(PbftConfig {
+        replicas: PBFT_REPLICAS,
+        batch_size: 100,
+        in_flight: 4,
+        auth: Auth::Signatures,
+        load: Load::Closed { window: 100 },
+        // Long enough that queueing alone never triggers retransmissions.
+        client_timeout: SimDuration::from_secs(5),
+        ..PbftConfig::default()
+    });
+    experiment
+}
+
+fn flood_experiment(nodes: u32, items: u32, contention: Contention) -> Experiment {
     Experiment {
         name: "bench".to_string(),
         description: String::new(),
@@ -40,13 +94,13 @@ fn experiment(s: &Scenario) -> Experiment {
         zip: Vec::new(),
         plots: Vec::new(),
         network: NetworkConfig {
-            nodes: s.nodes,
+            nodes,
             topology: TopologyConfig::RandomRegular { degree: 8 },
             bandwidth: BandwidthConfig {
                 upload: Bandwidth::BitsPerSec(20_000_000),
                 download: Bandwidth::BitsPerSec(50_000_000),
             },
-            contention: s.contention,
+            contention,
             latency: LatencyConfig::LogNormal { median: SimDuration::from_millis(50), sigma: 0.5 },
             loss: 0.0,
             link_loss: Vec::new(),
@@ -55,7 +109,7 @@ fn experiment(s: &Scenario) -> Experiment {
             faults: Default::default(),
         },
         protocol: ProtocolConfig::Flood(FloodConfig {
-            items: s.items,
+            items,
             item_size: ByteSize(1_000_000),
             interval: SimDuration::from_secs(10),
             ..FloodConfig::default()
@@ -76,17 +130,21 @@ fn run_scenario(name: &str) -> Result<(), Failure> {
         let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
         Failure { code: 2, message: format!("unknown scenario `{name}`; scenarios: {}", names.join(", ")) }
     })?;
-    let experiment = experiment(scenario);
+    let experiment = experiment(&scenario.workload);
     experiment.validate().map_err(Failure::run)?;
+    let nodes = experiment.network.nodes;
     let loaded = LoadedExperiment::single(experiment, ".".into());
     let record = execute(&loaded, &RunSpec::new(1, 0, 0)).map_err(Failure::run)?;
+    let messages: u64 = record.nodes.iter().map(|c| c.messages_sent).sum();
+    let seconds = record.timing.simulate.as_secs_f64();
     println!(
         "{}",
         serde_json::json!({
             "scenario": name,
-            "nodes": scenario.nodes,
-            "items": scenario.items,
+            "nodes": nodes,
             "events": record.events,
+            "messages": messages,
+            "messages_per_second": if seconds > 0.0 { messages as f64 / seconds } else { 0.0 },
             "setup_seconds": record.timing.setup.as_secs_f64(),
             "simulate_seconds": record.timing.simulate.as_secs_f64(),
             "events_per_second": record.timing.events_per_second(record.events),
@@ -99,7 +157,7 @@ fn run_scenario(name: &str) -> Result<(), Failure> {
 /// Wall time of a 16-run sweep (flood over 3,000 nodes, 16 replicates) with 1 and 2 worker
 /// threads, and the speed-up.
 fn sweep_speedup() -> Result<(), Failure> {
-    let mut experiment = experiment(&Scenario { name: "sweep", nodes: 3_000, items: 10, contention: Contention::Fifo });
+    let mut experiment = flood_experiment(3_000, 10, Contention::Fifo);
     experiment.replicates = 16;
     let loaded = LoadedExperiment::single(experiment, ".".into());
     let mut walls = Vec::new();
@@ -125,8 +183,8 @@ pub fn main(only: Option<&str>) -> Result<(), Failure> {
     }
     let exe = std::env::current_exe().map_err(Failure::run)?;
     println!(
-        "{:<16} {:>8} {:>6} {:>12} {:>8} {:>8} {:>12} {:>10}",
-        "scenario", "nodes", "items", "events", "setup s", "loop s", "M events/s", "peak MiB"
+        "{:<16} {:>8} {:>12} {:>8} {:>8} {:>12} {:>14} {:>10}",
+        "scenario", "nodes", "events", "setup s", "loop s", "M events/s", "M messages/s", "peak MiB"
     );
     for Scenario { name, .. } in SCENARIOS {
         let output = Command::new(&exe).args(["bench", "--scenario", name]).output().map_err(Failure::run)?;
@@ -135,14 +193,14 @@ pub fn main(only: Option<&str>) -> Result<(), Failure> {
         }
         let line: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(Failure::run)?;
         println!(
-            "{:<16} {:>8} {:>6} {:>12} {:>8.2} {:>8.2} {:>12.2} {:>10.0}",
+            "{:<16} {:>8} {:>12} {:>8.2} {:>8.2} {:>12.2} {:>14.2} {:>10.0}",
             name,
             line["nodes"],
-            line["items"],
             line["events"],
             line["setup_seconds"].as_f64().unwrap_or(f64::NAN),
             line["simulate_seconds"].as_f64().unwrap_or(f64::NAN),
             line["events_per_second"].as_f64().unwrap_or(f64::NAN) / 1e6,
+            line["messages_per_second"].as_f64().unwrap_or(f64::NAN) / 1e6,
             line["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
         );
     }

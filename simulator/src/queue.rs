@@ -2,10 +2,11 @@
 //! `(time, seq)`, where `seq` is assigned at scheduling time; that makes the order total and
 //! deterministic: same-time events run in the order they were scheduled.
 //!
-//! Time is cut into slots of 2^18 ns (262 µs). Events of the next 16,384 slots (4.3 s) go into
+//! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) go into
 //! the slot's vector in O(1); later ones wait in a binary heap and move into the wheel as it
-//! turns. When the wheel reaches a slot, that slot's few events are sorted once and popped in
-//! order. This works because the simulation is monotone: nothing is scheduled before the last
+//! turns. When the wheel reaches a slot, that slot's events are sorted once and popped in order;
+//! events scheduled into the current slot join its back when they sort last, and a small heap
+//! otherwise. This works because the simulation is monotone: nothing is scheduled before the last
 //! popped event. Events stay in contiguous vectors and move at most twice, which keeps the queue
 //! fast when millions of events are pending (a binary heap is memory-bound there, and a radix
 //! heap moves entries many times). Cancellation is lazy: the key goes into a set and the entry is
@@ -77,9 +78,12 @@ impl<E> Ord for Far<E> {
 
 /// A deterministic priority queue of events with lazy cancellation.
 pub struct EventQueue<E> {
-    /// Events of the current slot, in key order. A deque, so that inserting a new event (usually
-    /// near the back) and taking the next (the front) are both cheap.
+    /// Events of the current slot, in key order: the slot's events sorted once, plus events
+    /// scheduled later that sort after all of them (the common case), appended at the back.
     current: VecDeque<(Key, E)>,
+    /// Events scheduled into the current slot that sort before its last event. A heap, so that a
+    /// burst of them (many replicas' short CPU jobs within one slot) never shifts the deque.
+    early: BinaryHeap<Reverse<Far<E>>>,
     current_slot: u64,
     /// `wheel[s % SLOTS]` holds the events of slot `s`, for `current_slot < s < current_slot + SLOTS`.
     wheel: Vec<Vec<(Key, E)>>,
@@ -105,6 +109,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             current: VecDeque::new(),
+            early: BinaryHeap::new(),
             current_slot: 0,
             wheel: (0..SLOTS).map(|_| Vec::new()).collect(),
             occupied: [0; WORDS],
@@ -120,8 +125,11 @@ impl<E> EventQueue<E> {
     fn place(&mut self, key: Key, event: E) {
         let slot = slot_of(key);
         if slot == self.current_slot {
-            let at = self.current.partition_point(|(k, _)| *k < key);
-            self.current.insert(at, (key, event));
+            if self.current.back().is_none_or(|(last, _)| *last < key) {
+                self.current.push_back((key, event));
+            } else {
+                self.early.push(Reverse(Far(key, event)));
+            }
         } else if slot < self.current_slot + SLOTS {
             let index = (slot % SLOTS) as usize;
             self.wheel[index].push((key, event));
@@ -210,7 +218,17 @@ impl<E> EventQueue<E> {
     /// Removes and returns the earliest live event, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
-            let Some((key, event)) = self.current.pop_front() else {
+            let from_early = match (self.current.front(), self.early.peek()) {
+                (Some((front, _)), Some(Reverse(Far(early, _)))) => early < front,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let next = if from_early {
+                self.early.pop().map(|Reverse(Far(key, event))| (key, event))
+            } else {
+                self.current.pop_front()
+            };
+            let Some((key, event)) = next else {
                 if self.advance() {
                     continue;
                 }
