@@ -87,6 +87,7 @@ fn flood_experiment(nodes: u32, items: u32, contention: Contention) -> Experimen
     Experiment {
         name: "bench".to_string(),
         description: String::new(),
+        label: String::new(),
         seed: 1,
         stop: StopConfig::default(),
         replicates: 1,

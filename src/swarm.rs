@@ -12,8 +12,9 @@ const CHUNK: u64 = 200;
 pub fn main(start: u64, seeds: u64, jobs: Option<usize>) -> Result<(), Failure> {
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     let end = start.saturating_add(seeds);
-    let (mut ran, mut progressed, mut changed_view) = (0u64, 0u64, 0u64);
+    let (mut ran, mut live, mut changed_view) = (0u64, 0u64, 0u64);
     let mut failures = Vec::new();
+    let mut stalled = Vec::new();
     let mut first = start;
     while first < end {
         let last = first.saturating_add(CHUNK).min(end);
@@ -21,7 +22,10 @@ pub fn main(start: u64, seeds: u64, jobs: Option<usize>) -> Result<(), Failure> 
             match outcome {
                 Ok(o) => {
                     ran += 1;
-                    progressed += u64::from(o.accepted > 0.0);
+                    live += u64::from(o.live_at_end);
+                    if !o.live_at_end {
+                        stalled.push(seed);
+                    }
                     changed_view += u64::from(o.view_changes > 0);
                     if o.violations > 0 {
                         failures.push((seed, format!("{} safety violations", o.violations)));
@@ -34,9 +38,15 @@ pub fn main(start: u64, seeds: u64, jobs: Option<usize>) -> Result<(), Failure> 
         first = last;
     }
     println!(
-        "seeds {start}..{end}: {ran} runs, {} failing; clients made progress in {progressed}, views changed in {changed_view}",
+        "seeds {start}..{end}: {ran} runs, {} failing; clients served in the last second in {live}, views changed in {changed_view}",
         failures.len()
     );
+    if !stalled.is_empty() {
+        // Not a failure: a fault late in the run may leave too little time to recover.
+        let shown: Vec<String> = stalled.iter().take(20).map(u64::to_string).collect();
+        let more = if stalled.len() > 20 { ", ..." } else { "" };
+        println!("no client served in the last second (liveness, for inspection): seeds {}{more}", shown.join(", "));
+    }
     if failures.is_empty() {
         return Ok(());
     }

@@ -114,9 +114,16 @@ fn set_overrides_values_and_check_validates_without_running() {
 #[test]
 fn the_shipped_experiments_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for file in ["experiments/quickstart.ron", "experiments/flood-scaling.ron"] {
-        let o = chainsim(&["check", file], root);
-        assert!(o.status.success(), "{file}: {}", stderr(&o));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("experiments"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in &files {
+        let o = chainsim(&["check", file.to_str().unwrap()], root);
+        assert!(o.status.success(), "{}: {}", file.display(), stderr(&o));
     }
 }
 

@@ -18,6 +18,10 @@ pub struct Experiment {
     /// Free text for the reader of the file and of the results.
     #[serde(default)]
     pub description: String,
+    /// A short name for one point of a sweep across scenarios: a zip axis over `label`, next to
+    /// the keys that make each scenario, names the scenarios in tables and plot legends.
+    #[serde(default)]
+    pub label: String,
     /// Master seed; every run's seed derives from it.
     #[serde(default = "default_seed")]
     pub seed: u64,

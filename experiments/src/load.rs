@@ -191,18 +191,31 @@ fn apply(base: &Value, params: &Params) -> Result<Experiment, String> {
     Ok(experiment)
 }
 
-/// Expands the sweep of `experiment` into validated points. Every value is first checked on its
-/// own, so that an error names the axis and the value; then every combination.
+/// Expands the sweep of `experiment` into validated points. Every sweep value is first checked on
+/// its own, and every set of zipped values together (they may only make sense together), so that
+/// an error names the axis and the value; then every combination.
 fn resolve_points(experiment: &Experiment) -> Result<Vec<Point>, String> {
     let base = serde_json::to_value(experiment).expect("experiments serialise to JSON");
-    for axis in experiment.sweep.iter().chain(&experiment.zip) {
+    let grid = sweep::expand(&experiment.sweep, &experiment.zip)?;
+    for axis in &experiment.sweep {
         for value in &axis.values {
             apply(&base, &vec![(axis.key.clone(), value.clone())])
                 .map_err(|e| format!("sweep axis `{}`, value `{}`: {e}", axis.key, sweep::display(value)))?;
         }
     }
-    sweep::expand(&experiment.sweep, &experiment.zip)?
-        .into_iter()
+    let zipped = experiment.zip.first().map_or(0, |axis| axis.values.len());
+    for i in 0..zipped {
+        let params: Params = experiment
+            .zip
+            .iter()
+            .filter_map(|axis| axis.values.get(i).map(|v| (axis.key.clone(), v.clone())))
+            .collect();
+        apply(&base, &params).map_err(|e| {
+            let described: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", sweep::display(v))).collect();
+            format!("zip values #{i} ({}): {e}", described.join(", "))
+        })?;
+    }
+    grid.into_iter()
         .enumerate()
         .map(|(index, params)| {
             let experiment = apply(&base, &params).map_err(|e| {

@@ -111,6 +111,7 @@ pub fn case(seed: u64) -> Experiment {
     Experiment {
         name: format!("pbft-swarm-{seed}"),
         description: format!("PBFT fault swarm case of seed {seed}"),
+        label: String::new(),
         seed,
         stop: StopConfig { time: Some(RUN_TIME), ..StopConfig::default() },
         network,
@@ -129,8 +130,8 @@ pub struct Outcome {
     pub seed: u64,
     /// Safety violations (must be zero).
     pub violations: u64,
-    /// Requests clients accepted.
-    pub accepted: f64,
+    /// Whether clients were still being served in the last second of the run.
+    pub live_at_end: bool,
     /// Views installed after view 0.
     pub view_changes: u64,
 }
@@ -146,8 +147,10 @@ pub fn run(seed: u64) -> Result<Outcome, String> {
         Some(MetricValue::Count(c)) => c,
         _ => 0,
     };
-    let accepted = record.report.detail["requests_accepted"].as_f64().unwrap_or(0.0);
-    Ok(Outcome { seed, violations: count("safety_violations"), accepted, view_changes: count("view_changes") })
+    let detail = &record.report.detail;
+    let last_second = (RUN_TIME.as_millis_f64() - 1_000.0)..;
+    let live_at_end = detail["last_accept_ms"].as_f64().is_some_and(|t| last_second.contains(&t));
+    Ok(Outcome { seed, violations: count("safety_violations"), live_at_end, view_changes: count("view_changes") })
 }
 
 /// Runs every seed of `seeds` on `jobs` threads; outcomes in seed order.

@@ -270,3 +270,41 @@ fn same_seed_same_run_other_seed_other_run() {
     assert_eq!(report_a, report_b);
     assert_ne!(a.digest, c.digest);
 }
+
+#[test]
+fn committed_batches_execute_back_to_back_when_execution_takes_time() {
+    // With pipelining, later batches commit while an earlier one still runs on the CPU; each
+    // must start as soon as its predecessor finishes, not wait for some later commit.
+    let config = PbftConfig {
+        requests: Some(20),
+        load: Load::Closed { window: 4 },
+        in_flight: 4,
+        costs: Costs { execute: SimDuration::from_millis(30), ..Costs::free() },
+        ..free(4)
+    };
+    let (pbft, _, report) = run(&network(4, 1), config, 12, SimDuration::from_secs(10));
+    assert_eq!(pbft.accepted_requests(), 20);
+    assert_eq!(metric(&report, "view_changes"), 0.0);
+}
+
+#[test]
+fn lost_messages_are_resent_instead_of_changing_views() {
+    let mut net = network(4, 2);
+    net.loss = 0.02;
+    let run_with = |resend_interval: SimDuration| {
+        let config = PbftConfig {
+            load: Load::Closed { window: 2 },
+            resend_interval,
+            client_timeout: SimDuration::from_millis(300),
+            view_change_timeout: SimDuration::from_millis(400),
+            ..free(4)
+        };
+        let (pbft, _, report) = run(&net, config, 13, SimDuration::from_secs(10));
+        assert_eq!(metric(&report, "safety_violations"), 0.0);
+        (pbft.accepted_requests(), metric(&report, "view_changes"))
+    };
+    let (with_resend, views_with) = run_with(SimDuration::from_millis(100));
+    let (without, views_without) = run_with(SimDuration::ZERO);
+    assert!(views_with < views_without, "view changes {views_with} vs {views_without}");
+    assert!(with_resend > without, "accepted {with_resend} vs {without}");
+}

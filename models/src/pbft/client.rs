@@ -28,6 +28,8 @@ pub(super) struct Client {
     pub(super) latencies: Vec<SimDuration>,
     /// Requests accepted in total.
     pub(super) accepted: u64,
+    /// When the last request was accepted.
+    pub(super) last_accept: Option<SimTime>,
     /// Requests resent to all replicas.
     pub(super) retransmissions: u64,
 }
@@ -41,6 +43,7 @@ impl Client {
             outstanding: BTreeMap::new(),
             latencies: Vec::new(),
             accepted: 0,
+            last_accept: None,
             retransmissions: 0,
         }
     }
@@ -126,6 +129,7 @@ impl Client {
         ctx.cancel_timer(done.timer);
         self.view = self.view.max(matching.into_iter().max().unwrap_or(0));
         self.accepted += 1;
+        self.last_accept = Some(ctx.now());
         if ctx.now() >= SimTime::ZERO + shared.config.warmup {
             self.latencies.push(ctx.now().since(done.sent));
         }

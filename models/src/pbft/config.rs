@@ -56,6 +56,11 @@ pub struct PbftConfig {
     /// further view change without progress.
     #[serde(default = "default_view_change_timeout")]
     pub view_change_timeout: SimDuration,
+    /// A replica resends protocol messages of sequence numbers that made no progress for this
+    /// long, and its checkpoint until it is stable (lost messages would otherwise cost a view
+    /// change); zero disables resending.
+    #[serde(default = "default_resend_interval")]
+    pub resend_interval: SimDuration,
     /// A client without f + 1 matching replies after this long resends the request to every replica.
     #[serde(default = "default_client_timeout")]
     pub client_timeout: SimDuration,
@@ -91,6 +96,9 @@ fn default_checkpoint_interval() -> u64 {
 fn default_view_change_timeout() -> SimDuration {
     SimDuration::from_millis(500)
 }
+fn default_resend_interval() -> SimDuration {
+    SimDuration::from_millis(200)
+}
 fn default_client_timeout() -> SimDuration {
     SimDuration::from_secs(1)
 }
@@ -113,6 +121,7 @@ impl Default for PbftConfig {
             persist: false,
             execution: None,
             view_change_timeout: default_view_change_timeout(),
+            resend_interval: default_resend_interval(),
             client_timeout: default_client_timeout(),
             warmup: SimDuration::ZERO,
             byzantine: Vec::new(),

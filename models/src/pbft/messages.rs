@@ -3,8 +3,9 @@
 //! Sizes (bytes): every message has a 48-byte header (type, view, sequence number, sender) and
 //! digests are 32 bytes. Authentication adds, with `Macs`, a 32-byte MAC per receiver of the
 //! message (Castro–Liskov authenticators; a client request carries one per replica) and, with
-//! `Signatures`, one 64-byte signature. A PRE-PREPARE carries its requests in full; the proofs inside
-//! VIEW-CHANGE and NEW-VIEW messages are counted at the size of the messages they contain.
+//! `Signatures`, one 64-byte signature. A PRE-PREPARE carries its requests in full. The proofs inside
+//! VIEW-CHANGE and NEW-VIEW are counted at the size of the messages they contain, with
+//! PRE-PREPAREs there identifying their batch by digest only, as in Castro–Liskov.
 
 use std::sync::Arc;
 
@@ -204,6 +205,14 @@ pub enum Body {
     ViewChange(Arc<ViewChange>),
     /// NEW-VIEW.
     NewView(Arc<NewView>),
+    /// The sender cannot execute `executed + 1` in `view`: it asks the others to resend what they
+    /// sent for the sequence numbers after `executed`.
+    Status {
+        /// The sender's view.
+        view: View,
+        /// The sender's last executed sequence number.
+        executed: Seq,
+    },
     /// A replica behind the stable checkpoint asks for the state at `seq`.
     StateRequest {
         /// The checkpoint wanted.
@@ -234,11 +243,13 @@ pub enum Kind {
     NewView,
     /// State transfer (request and reply).
     StateTransfer,
+    /// STATUS (a request for resends).
+    Status,
 }
 
 impl Kind {
     /// Every kind, in counter order.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Request,
         Kind::Reply,
         Kind::PrePrepare,
@@ -248,6 +259,7 @@ impl Kind {
         Kind::ViewChange,
         Kind::NewView,
         Kind::StateTransfer,
+        Kind::Status,
     ];
 
     /// Name in result files.
@@ -262,6 +274,7 @@ impl Kind {
             Kind::ViewChange => "view_change",
             Kind::NewView => "new_view",
             Kind::StateTransfer => "state_transfer",
+            Kind::Status => "status",
         }
     }
 }
@@ -287,6 +300,7 @@ impl Body {
             Body::ViewChange(_) => Kind::ViewChange,
             Body::NewView(_) => Kind::NewView,
             Body::StateRequest { .. } | Body::StateReply(_) => Kind::StateTransfer,
+            Body::Status { .. } => Kind::Status,
         }
     }
 }
@@ -368,12 +382,14 @@ impl Sizes {
         HEADER + DIGEST + self.multicast()
     }
 
+    /// A VIEW-CHANGE: its checkpoint proof (2f + 1 CHECKPOINTs) and, per prepared batch, the
+    /// PRE-PREPARE without the requests plus 2f PREPAREs (the requests themselves are not resent).
     fn view_change(&self, vc: &ViewChange) -> u64 {
-        let certificate = HEADER + DIGEST + self.multicast() + 2 * self.f * self.prepare();
+        let certificate = self.pre_prepare(0) + 2 * self.f * self.prepare();
         HEADER
             + DIGEST
             + (2 * self.f + 1) * self.checkpoint()
-            + vc.prepared.iter().map(|p| certificate + p.batch.requests.len() as u64 * self.request()).sum::<u64>()
+            + vc.prepared.len() as u64 * certificate
             + self.multicast()
     }
 
@@ -393,6 +409,7 @@ impl Sizes {
                     + self.multicast()
             }
             Body::StateRequest { .. } => HEADER + self.auth(1),
+            Body::Status { .. } => HEADER + self.multicast(),
             Body::StateReply(_) => HEADER + DIGEST + self.clients * SNAPSHOT_PER_CLIENT + self.auth(1),
         }
     }

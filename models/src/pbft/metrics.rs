@@ -113,6 +113,7 @@ impl Model for Pbft {
             "f": shared.f,
             "clients": self.clients.len(),
             "requests_accepted": self.accepted_requests(),
+            "last_accept_ms": self.clients.iter().filter_map(|c| c.last_accept).max().map(|t| t.as_millis_f64()),
             "requests_committed": committed,
             "batches_committed": shared.checker.committed_batches(),
             "client_retransmissions": self.clients.iter().map(|c| c.retransmissions).sum::<u64>(),

@@ -61,6 +61,8 @@ pub enum Timer {
     },
     /// A faulty replica starts misbehaving.
     Misbehave,
+    /// A replica resends messages that may have been lost.
+    Resend,
     /// A client's request timeout.
     Retransmit {
         /// The request.
@@ -321,6 +323,7 @@ impl Protocol for Pbft {
             Timer::ViewChange { generation } => {
                 self.replicas[node as usize].on_view_change_timer(generation, shared, ctx)
             }
+            Timer::Resend => self.replicas[node as usize].on_resend_timer(shared, ctx),
             Timer::Misbehave => {
                 let replica = &self.replicas[node as usize];
                 if replica.active && replica.is_primary_of(replica.view, shared) {

@@ -30,11 +30,14 @@ pub(super) struct Slot {
     pub(super) committed: Option<Arc<Batch>>,
     /// The prepared certificate of the highest view, kept across view changes.
     pub(super) certificate: Option<(View, Arc<Batch>)>,
+    /// When the slot last gained a proposal or a vote.
+    touched: SimTime,
 }
 
 impl Slot {
-    /// Moves the slot to `view`, forgetting votes and proposals of older views.
-    pub(super) fn enter(&mut self, view: View) {
+    /// Moves the slot to `view` at `now`, forgetting votes and proposals of older views.
+    pub(super) fn enter(&mut self, view: View, now: SimTime) {
+        self.touched = now;
         if view > self.view {
             self.view = view;
             self.proposal = None;
@@ -84,8 +87,16 @@ pub(super) struct Replica {
     vc_timer: Option<(TimerId, u64)>,
     /// View changes since the last request executed: the timeout is doubled for each.
     pub(super) backoff: u32,
+    /// Whether 2f + 1 replicas have asked for the view this replica is changing to.
+    pub(super) quorum_for_view: bool,
     timer_generation: u64,
     pub(super) view_changes: BTreeMap<View, BTreeMap<u32, Arc<ViewChange>>>,
+    /// Whether the resend timer is armed.
+    resend_armed: bool,
+    /// When execution last advanced (or the replica entered its view).
+    pub(super) progressed: SimTime,
+    /// This replica's latest CHECKPOINT, until it becomes stable.
+    checkpoint_out: Option<(Seq, u64)>,
     /// The NEW-VIEW installed last, resent to replicas still trying to leave an older view.
     pub(super) new_view: Option<Arc<NewView>>,
     /// Messages of a view this replica has not entered yet.
@@ -117,8 +128,12 @@ impl Replica {
             pending: BTreeSet::new(),
             vc_timer: None,
             backoff: 0,
+            quorum_for_view: false,
             timer_generation: 0,
             view_changes: BTreeMap::new(),
+            resend_armed: false,
+            checkpoint_out: None,
+            progressed: SimTime::ZERO,
             new_view: None,
             future: Vec::new(),
             fault,
@@ -186,6 +201,7 @@ impl Replica {
             Body::ViewChange(vc) => self.on_view_change(from, vc, shared, ctx),
             Body::NewView(nv) => self.on_new_view(nv, shared, ctx),
             Body::StateRequest { seq } => self.on_state_request(from, seq, shared, ctx),
+            Body::Status { view, executed } => self.on_status(from, view, executed, shared, ctx),
             Body::StateReply(snapshot) => self.on_state_reply(snapshot, shared, ctx),
             Body::Reply { .. } => {}
         }
@@ -262,8 +278,9 @@ impl Replica {
     fn propose(&mut self, seq: Seq, batch: Arc<Batch>, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
         let view = self.view;
         let slot = self.log.entry(seq).or_default();
-        slot.enter(view);
+        slot.enter(view, ctx.now());
         slot.proposal = Some(batch.clone());
+        self.arm_resend(shared, ctx);
         if self.misbehaves(Behaviour::Equivocate, ctx.now()) {
             // Half the backups get the batch, the other half a different batch under the same number.
             let twin = Arc::new(Batch::new(batch.requests.clone(), batch.nonce + 1, shared.keys.as_ref()));
@@ -288,7 +305,7 @@ impl Replica {
     ) {
         let view = self.view;
         let slot = self.log.entry(seq).or_default();
-        slot.enter(view);
+        slot.enter(view, ctx.now());
         if slot.proposal.is_some() {
             return;
         }
@@ -331,8 +348,9 @@ impl Replica {
         ctx: &mut Context<'_, Pbft>,
     ) {
         let slot = self.log.entry(seq).or_default();
-        slot.enter(view);
+        slot.enter(view, ctx.now());
         slot.prepares.add(digest, from);
+        self.arm_resend(shared, ctx);
         self.check_prepared(seq, shared, ctx);
     }
 
@@ -377,8 +395,9 @@ impl Replica {
         ctx: &mut Context<'_, Pbft>,
     ) {
         let slot = self.log.entry(seq).or_default();
-        slot.enter(view);
+        slot.enter(view, ctx.now());
         slot.commits.add(digest, from);
+        self.arm_resend(shared, ctx);
         self.check_committed(seq, shared, ctx);
     }
 
@@ -475,6 +494,7 @@ impl Replica {
         running.fetches -= 1;
         if running.fetches == 0 {
             self.release_initial(shared, ctx);
+            self.try_execute(shared, ctx);
         }
     }
 
@@ -489,6 +509,8 @@ impl Replica {
         let Some(running) = self.running.as_mut().filter(|r| r.seq == seq) else { return };
         let released = running.tracker.complete(&running.batch.conflicts, index);
         self.release(released, shared, ctx);
+        // The batch may have finished: go on with the next committed one.
+        self.try_execute(shared, ctx);
     }
 
     fn finish_execution(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
@@ -503,11 +525,14 @@ impl Replica {
         }
         self.state_digest = splitmix64(self.state_digest ^ splitmix64(batch.digest ^ seq));
         self.last_executed = seq;
+        self.progressed = ctx.now();
         if seq % shared.config.checkpoint_interval == 0 {
             let snapshot = Snapshot { seq, digest: self.state_digest, executed: self.executed.clone() };
             self.snapshots.insert(seq, Arc::new(snapshot));
             shared.checker.checkpoint(self.id, seq, self.state_digest, ctx.now());
             let digest = self.state_digest;
+            self.checkpoint_out = Some((seq, digest));
+            self.arm_resend(shared, ctx);
             self.emit(Targets::Replicas, Body::Checkpoint { seq, digest }, shared, ctx);
             self.on_checkpoint(self.id, seq, digest, shared, ctx);
         }
@@ -561,6 +586,7 @@ impl Replica {
         }
         self.running = None;
         self.last_executed = snapshot.seq;
+        self.progressed = ctx.now();
         self.state_digest = snapshot.digest;
         self.executed = snapshot.executed.clone();
         let executed = &self.executed;
@@ -570,6 +596,99 @@ impl Replica {
         self.restart_view_change_timer(shared, ctx);
         self.try_execute(shared, ctx);
         self.try_propose(shared, ctx);
+    }
+
+    fn arm_resend(&mut self, shared: &Shared, ctx: &mut Context<'_, Pbft>) {
+        let interval = shared.config.resend_interval;
+        if !self.resend_armed && interval > SimDuration::ZERO {
+            self.resend_armed = true;
+            ctx.set_timer(interval, Timer::Resend);
+        }
+    }
+
+    /// Channels lose messages, so a replica resends, every `resend_interval`, its PRE-PREPARE,
+    /// PREPARE or COMMIT for each uncommitted sequence number of the current view that has not
+    /// moved for a whole interval, and its CHECKPOINT until that is stable. Idle replicas stop.
+    pub(super) fn on_resend_timer(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+        self.resend_armed = false;
+        let interval = shared.config.resend_interval;
+        let now = ctx.now();
+        let mut unfinished = false;
+        let mut resend = Vec::new();
+        if self.active {
+            let primary = self.is_primary_of(self.view, shared);
+            for (&seq, slot) in self.log.range(self.last_executed + 1..) {
+                if slot.committed.is_some() || slot.view != self.view {
+                    continue;
+                }
+                let Some(batch) = &slot.proposal else { continue };
+                unfinished = true;
+                if now.since(slot.touched) < interval {
+                    continue;
+                }
+                let (view, digest) = (self.view, batch.digest);
+                if primary {
+                    resend.push(Body::PrePrepare { view, seq, batch: batch.clone() });
+                } else {
+                    resend.push(Body::Prepare { view, seq, digest });
+                }
+                if slot.prepared {
+                    resend.push(Body::Commit { view, seq, digest });
+                }
+            }
+        }
+        if self.active && self.running.is_none() && self.blocked_on_missing_slot(now, interval) {
+            unfinished = true;
+            resend.push(Body::Status { view: self.view, executed: self.last_executed });
+        }
+        if let Some((seq, digest)) = self.checkpoint_out.filter(|(seq, _)| *seq > self.stable) {
+            unfinished = true;
+            resend.push(Body::Checkpoint { seq, digest });
+        }
+        for body in resend {
+            self.emit(Targets::Replicas, body, shared, ctx);
+        }
+        if unfinished {
+            self.arm_resend(shared, ctx);
+        }
+    }
+
+    /// Whether execution has been stuck for `interval` on a sequence number that has not moved
+    /// either, although later ones have: something this replica needs for it was lost.
+    fn blocked_on_missing_slot(&self, now: SimTime, interval: SimDuration) -> bool {
+        let next = self.last_executed + 1;
+        let stale = |since: SimTime| now.since(since) >= interval;
+        let next_stuck = self.log.get(&next).is_none_or(|slot| slot.committed.is_none() && stale(slot.touched));
+        stale(self.progressed)
+            && next_stuck
+            && self.log.range(next + 1..).any(|(_, slot)| slot.committed.is_some() || slot.proposal.is_some())
+    }
+
+    /// Most sequence numbers resent in answer to one STATUS.
+    const STATUS_SPAN: u64 = 32;
+
+    /// Resends to `from` this replica's messages for the sequence numbers it has not executed.
+    fn on_status(&mut self, from: NodeId, view: View, executed: Seq, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+        if view != self.view || !self.active || from == self.id {
+            return;
+        }
+        let primary = self.is_primary_of(view, shared);
+        let mut resend = Vec::new();
+        for (&seq, slot) in self.log.range(executed + 1..=executed + Self::STATUS_SPAN) {
+            let Some(batch) = slot.proposal.as_ref().filter(|_| slot.view == view) else { continue };
+            let digest = batch.digest;
+            if primary {
+                resend.push(Body::PrePrepare { view, seq, batch: batch.clone() });
+            } else {
+                resend.push(Body::Prepare { view, seq, digest });
+            }
+            if slot.prepared {
+                resend.push(Body::Commit { view, seq, digest });
+            }
+        }
+        for body in resend {
+            self.emit(Targets::One(from), body, shared, ctx);
+        }
     }
 
     fn next_generation(&mut self) -> u64 {
@@ -631,6 +750,7 @@ impl Replica {
     /// The replica crashed: its timers, CPU and disk work are void.
     pub(super) fn crash(&mut self) {
         self.running = None;
+        self.resend_armed = false;
         self.batch_timer = None;
         self.batch_due = false;
         self.vc_timer = None;
@@ -641,8 +761,9 @@ impl Replica {
         if self.active {
             self.restart_view_change_timer(shared, ctx);
         } else {
-            self.start_view_change_timer(shared, ctx);
+            self.resend_view_change(shared, ctx);
         }
+        self.arm_resend(shared, ctx);
         self.try_execute(shared, ctx);
         self.try_propose(shared, ctx);
     }

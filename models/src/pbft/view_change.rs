@@ -67,11 +67,33 @@ impl Replica {
         });
         self.view_changes.entry(target).or_default().insert(self.id, vc.clone());
         self.emit(Targets::Replicas, Body::ViewChange(vc), shared, ctx);
+        self.quorum_for_view = false;
         self.start_view_change_timer(shared, ctx);
+        self.view_change_quorum_reached(shared, ctx);
         self.backoff += 1;
         if self.is_primary_of(target, shared) {
             self.try_new_view(shared, ctx);
         }
+    }
+
+    /// The NEW-VIEW deadline runs from the moment 2f + 1 replicas (this one included) want the
+    /// view, not from this replica's own VIEW-CHANGE: a replica that timed out first must not give
+    /// up on a view the others have not asked for yet. Until then its timer only resends.
+    fn view_change_quorum_reached(&mut self, shared: &Shared, ctx: &mut Context<'_, Pbft>) {
+        let wanted = self.view_changes.get(&self.view).map_or(0, |by| by.len());
+        if !self.active && !self.quorum_for_view && wanted > 2 * shared.f as usize {
+            self.quorum_for_view = true;
+            self.start_view_change_timer(shared, ctx);
+        }
+    }
+
+    /// Multicasts this replica's VIEW-CHANGE for the current view again: channels lose messages,
+    /// and replicas that installed the view meanwhile answer with their NEW-VIEW.
+    pub(super) fn resend_view_change(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+        if let Some(vc) = self.view_changes.get(&self.view).and_then(|by| by.get(&self.id)).cloned() {
+            self.emit(Targets::Replicas, Body::ViewChange(vc), shared, ctx);
+        }
+        self.start_view_change_timer(shared, ctx);
     }
 
     /// The view-change timer expired: the current view (or the one being installed) has failed.
@@ -80,8 +102,10 @@ impl Replica {
             return;
         }
         let waiting = !self.pending.is_empty() && !self.is_primary_of(self.view, shared);
-        if !self.active || waiting {
+        if self.active && waiting || !self.active && self.quorum_for_view {
             self.start_view_change(self.view + 1, shared, ctx);
+        } else if !self.active {
+            self.resend_view_change(shared, ctx);
         }
     }
 
@@ -108,8 +132,11 @@ impl Replica {
             let target = *self.view_changes.range(self.view + 1..).next().expect("non-empty").0;
             self.start_view_change(target, shared, ctx);
         }
-        if view == self.view && !self.active && self.is_primary_of(view, shared) {
-            self.try_new_view(shared, ctx);
+        if view == self.view && !self.active {
+            self.view_change_quorum_reached(shared, ctx);
+            if self.is_primary_of(view, shared) {
+                self.try_new_view(shared, ctx);
+            }
         }
     }
 
@@ -160,6 +187,7 @@ impl Replica {
         let view = nv.view;
         self.view = view;
         self.active = true;
+        self.progressed = ctx.now();
         self.stop_view_change_timer(ctx);
         self.view_changes = self.view_changes.split_off(&(view + 1));
         shared.view_installed(self.id, view, ctx.now());
