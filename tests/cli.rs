@@ -200,3 +200,13 @@ fn help_and_version() {
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(help.contains("run") && help.contains("check") && help.contains("bench"), "{help}");
 }
+
+#[test]
+fn swarm_reports_every_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = chainsim(&["swarm", "--seeds", "12", "--start", "40", "--jobs", "2"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("seeds 40..52: 12 runs, 0 failing"), "{out}");
+    assert!(!tmp.path().join("results").exists());
+}

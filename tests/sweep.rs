@@ -238,3 +238,46 @@ fn a_failing_run_is_recorded_and_does_not_stop_the_others() {
     let o = chainsim(&["run", "grid.ron", "--out", "f"], tmp.path());
     assert!(stderr(&o).contains("6 runs already done, 6 to run"), "{}", stderr(&o));
 }
+
+const PBFT_SCENARIOS: &str = r#"(
+    name: "pbft-scenarios",
+    seed: 5,
+    replicates: 2,
+    stop: (time: "3s"),
+    sweep: [("protocol.view_change_timeout", ["100ms", "300ms"])],
+    zip: [
+        ("label", ["crash", "equivocation"]),
+        ("network.faults.crashes", [[(node: 0, at: "1s")], []]),
+        ("protocol.byzantine", [[], [(replica: 0, behaviour: Equivocate, from: "1s")]]),
+    ],
+    network: (
+        nodes: 6,
+        topology: Complete,
+        latency: LogNormal(median: "5ms", sigma: 0.3),
+        loss: 0.01,
+    ),
+    protocol: Pbft(replicas: 4, load: Closed(window: 4), batch_size: 4, client_timeout: "200ms", resend_interval: "40ms"),
+)
+"#;
+
+#[test]
+fn pbft_scenario_sweeps_are_byte_identical_across_job_counts() {
+    let tmp = setup(PBFT_SCENARIOS);
+    run_ok(&["run", "grid.ron", "--out", "one", "--jobs", "1", "--quiet"], tmp.path());
+    run_ok(&["run", "grid.ron", "--out", "two", "--jobs", "2", "--quiet"], tmp.path());
+    assert_same_results(&tmp.path().join("one"), &tmp.path().join("two"));
+    let mut reader = csv::Reader::from_path(tmp.path().join("one/runs.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let names: Vec<&str> = header.iter().collect();
+    let label = names.iter().position(|c| *c == "label").expect("a label column");
+    assert_eq!(&names[label + 3..label + 5], ["throughput_rps", "latency_p50_ms"], "{names:?}");
+    let column = |name: &str| names.iter().position(|c| *c == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4 * 2);
+    // Both scenarios lose their primary and recover with zero safety violations.
+    for row in &rows {
+        assert_eq!(&row[column("safety_violations")], "0", "{row:?}");
+        assert!(row[column("recovery_ms")].parse::<f64>().unwrap() > 0.0, "{row:?}");
+        assert!(["crash", "equivocation"].contains(&&row[label]), "{row:?}");
+    }
+}
