@@ -48,6 +48,22 @@ impl Slot {
     }
 }
 
+/// The two voting phases of agreement.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    Prepare,
+    Commit,
+}
+
+/// A PREPARE or COMMIT.
+#[derive(Copy, Clone, Debug)]
+struct Vote {
+    phase: Phase,
+    view: View,
+    seq: Seq,
+    digest: u64,
+}
+
 /// A batch being executed.
 struct Running {
     seq: Seq,
@@ -195,8 +211,12 @@ impl Replica {
         match body {
             Body::Request(request) => self.on_request(from, request, shared, ctx),
             Body::PrePrepare { view, seq, batch } => self.on_pre_prepare(from, view, seq, batch, shared, ctx),
-            Body::Prepare { view, seq, digest } => self.on_prepare(from, view, seq, digest, shared, ctx),
-            Body::Commit { view, seq, digest } => self.on_commit(from, view, seq, digest, shared, ctx),
+            Body::Prepare { view, seq, digest } => {
+                self.on_vote(from, Vote { phase: Phase::Prepare, view, seq, digest }, shared, ctx)
+            }
+            Body::Commit { view, seq, digest } => {
+                self.on_vote(from, Vote { phase: Phase::Commit, view, seq, digest }, shared, ctx)
+            }
             Body::Checkpoint { seq, digest } => self.on_checkpoint(from, seq, digest, shared, ctx),
             Body::ViewChange(vc) => self.on_view_change(from, vc, shared, ctx),
             Body::NewView(nv) => self.on_new_view(nv, shared, ctx),
@@ -313,7 +333,7 @@ impl Replica {
         slot.proposal = Some(batch);
         if !self.is_primary_of(view, shared) {
             let record = shared.sizes.pre_prepare(batch_len) + shared.sizes.prepare();
-            self.add_prepare(self.id, view, seq, digest, shared, ctx);
+            self.add_vote(self.id, Vote { phase: Phase::Prepare, view, seq, digest }, shared, ctx);
             self.log_and_send(Body::Prepare { view, seq, digest }, record, shared, ctx);
         }
         self.check_prepared(seq, shared, ctx);
@@ -338,35 +358,30 @@ impl Replica {
         self.accept_proposal(seq, batch, shared, ctx);
     }
 
-    fn add_prepare(
-        &mut self,
-        from: u32,
-        view: View,
-        seq: Seq,
-        digest: u64,
-        shared: &mut Shared,
-        ctx: &mut Context<'_, Pbft>,
-    ) {
-        let slot = self.log.entry(seq).or_default();
-        slot.enter(view, ctx.now());
-        slot.prepares.add(digest, from);
-        self.arm_resend(shared, ctx);
-        self.check_prepared(seq, shared, ctx);
+    /// Checks a PREPARE or COMMIT against the view and the window; a PREPARE from the primary is
+    /// not a backup's vote.
+    fn on_vote(&mut self, from: NodeId, vote: Vote, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+        let from_primary_as_backup = vote.phase == Phase::Prepare && from == shared.primary(vote.view);
+        if vote.view == self.view && self.in_window(vote.seq, shared) && !from_primary_as_backup {
+            self.add_vote(from, vote, shared, ctx);
+        }
     }
 
-    fn on_prepare(
-        &mut self,
-        from: NodeId,
-        view: View,
-        seq: Seq,
-        digest: u64,
-        shared: &mut Shared,
-        ctx: &mut Context<'_, Pbft>,
-    ) {
-        if view != self.view || from == shared.primary(view) || !self.in_window(seq, shared) {
-            return;
+    /// Records a vote (this replica's own included) and checks whether the slot advanced.
+    fn add_vote(&mut self, from: u32, vote: Vote, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+        let Vote { phase, view, seq, digest } = vote;
+        let slot = self.log.entry(seq).or_default();
+        slot.enter(view, ctx.now());
+        let votes = match phase {
+            Phase::Prepare => &mut slot.prepares,
+            Phase::Commit => &mut slot.commits,
+        };
+        votes.add(digest, from);
+        self.arm_resend(shared, ctx);
+        match phase {
+            Phase::Prepare => self.check_prepared(seq, shared, ctx),
+            Phase::Commit => self.check_committed(seq, shared, ctx),
         }
-        self.add_prepare(from, view, seq, digest, shared, ctx);
     }
 
     /// Prepared: the PRE-PREPARE plus 2f matching PREPAREs from distinct backups.
@@ -381,39 +396,8 @@ impl Replica {
         slot.prepared = true;
         slot.certificate = Some((view, batch.clone()));
         let digest = batch.digest;
-        self.add_commit(self.id, view, seq, digest, shared, ctx);
+        self.add_vote(self.id, Vote { phase: Phase::Commit, view, seq, digest }, shared, ctx);
         self.log_and_send(Body::Commit { view, seq, digest }, shared.sizes.prepare(), shared, ctx);
-    }
-
-    fn add_commit(
-        &mut self,
-        from: u32,
-        view: View,
-        seq: Seq,
-        digest: u64,
-        shared: &mut Shared,
-        ctx: &mut Context<'_, Pbft>,
-    ) {
-        let slot = self.log.entry(seq).or_default();
-        slot.enter(view, ctx.now());
-        slot.commits.add(digest, from);
-        self.arm_resend(shared, ctx);
-        self.check_committed(seq, shared, ctx);
-    }
-
-    fn on_commit(
-        &mut self,
-        from: NodeId,
-        view: View,
-        seq: Seq,
-        digest: u64,
-        shared: &mut Shared,
-        ctx: &mut Context<'_, Pbft>,
-    ) {
-        if view != self.view || !self.in_window(seq, shared) {
-            return;
-        }
-        self.add_commit(from, view, seq, digest, shared, ctx);
     }
 
     /// Committed: prepared plus 2f + 1 matching COMMITs (its own included).
