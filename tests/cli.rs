@@ -210,3 +210,31 @@ fn swarm_reports_every_seed() {
     assert!(out.contains("seeds 40..52: 12 runs, 0 failing"), "{out}");
     assert!(!tmp.path().join("results").exists());
 }
+
+#[test]
+fn network_presets_expand_and_take_overrides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = r#"(
+    name: "preset",
+    network: Preset("bitcoin-2019"),
+    protocol: Flood(items: 2, item_size: "100KB", interval: "10s"),
+)"#;
+    write(tmp.path(), "preset.ron", text);
+    let o = chainsim(&["run", "preset.ron", "--out", "o", "--quiet", "--set", "network.nodes=300"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("o/manifest.json")).unwrap()).unwrap();
+    let network = &manifest["config"]["network"];
+    assert_eq!(network["nodes"], 300, "{network}");
+    assert_eq!(network["latency"]["Regions"]["regions"][1]["upload"], "20700kbps", "{network}");
+    assert!(network["topology"]["OutboundDegree"]["cdf"].is_array(), "{network}");
+
+    write(tmp.path(), "bad.ron", &text.replace("bitcoin-2019", "bitcoin-1999"));
+    let o = chainsim(&["check", "bad.ron"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    let message = stderr(&o);
+    assert!(
+        message.contains("bad.ron:3:") && message.contains("bitcoin-1999") && message.contains("bitcoin-2015"),
+        "{message}"
+    );
+}

@@ -28,7 +28,8 @@ pub struct Experiment {
     /// Stop conditions of every run.
     #[serde(default)]
     pub stop: StopConfig,
-    /// The simulated network.
+    /// The simulated network, written out or as `Preset("bitcoin-2019")`.
+    #[serde(deserialize_with = "simulator::presets::network_or_preset")]
     pub network: NetworkConfig,
     /// The protocol every node runs.
     pub protocol: ProtocolConfig,

@@ -88,6 +88,15 @@ pub enum TopologyConfig {
         /// Edge probability in `[0, 1]`.
         p: f64,
     },
+    /// Every node opens a random number of outbound connections, drawn from `cdf`, to distinct
+    /// random peers; connections carry traffic both ways (Bitcoin's peer graph).
+    OutboundDegree {
+        /// `cdf[d − 1]` = P(outbound connections ≤ d), non-decreasing, ending at 1.
+        cdf: Vec<f64>,
+        /// Most connections a node accepts from others; a peer that is full is passed over.
+        #[serde(default)]
+        inbound_cap: Option<u32>,
+    },
     /// An explicit list of undirected edges.
     Edges(Vec<(u32, u32)>),
     /// An edge-list file: one `a b` pair per line (spaces, tabs or a comma), `#` starts a comment.
@@ -197,6 +206,12 @@ pub struct Region {
     pub name: String,
     /// Share of nodes in this region.
     pub share: f64,
+    /// Uplink capacity of this region's nodes, replacing `network.bandwidth.upload`.
+    #[serde(default)]
+    pub upload: Option<Bandwidth>,
+    /// Downlink capacity of this region's nodes, replacing `network.bandwidth.download`.
+    #[serde(default)]
+    pub download: Option<Bandwidth>,
 }
 
 /// Variation of a region latency around its mean.
@@ -210,6 +225,12 @@ pub enum Jitter {
     Pareto {
         /// Distance between the mean and the minimum.
         spread: SimDuration,
+    },
+    /// A log-normal draw whose mean equals the matrix mean, with log-space standard deviation
+    /// `sigma`.
+    LogNormal {
+        /// Standard deviation of `ln(latency)`.
+        sigma: f64,
     },
 }
 
@@ -397,6 +418,25 @@ impl NetworkConfig {
                 }
             }
             TopologyConfig::ErdosRenyi { p } => check_probability("topology.p", *p),
+            TopologyConfig::OutboundDegree { cdf, inbound_cap } => {
+                if cdf.is_empty() || cdf.len() >= n as usize {
+                    return Err(ConfigError::new(
+                        "topology.cdf",
+                        format!("give P(outbound ≤ d) for d = 1..D with D < network.nodes ({n})"),
+                    ));
+                }
+                let ordered = cdf.windows(2).all(|w| w[0] <= w[1]);
+                if !ordered || cdf.iter().any(|p| !(0.0..=1.0).contains(p)) || cdf[cdf.len() - 1] != 1.0 {
+                    return Err(ConfigError::new(
+                        "topology.cdf",
+                        "must be a cumulative distribution: values in [0, 1], non-decreasing, the last exactly 1",
+                    ));
+                }
+                if *inbound_cap == Some(0) {
+                    return Err(ConfigError::new("topology.inbound_cap", "must be at least 1, or absent for no cap"));
+                }
+                Ok(())
+            }
             TopologyConfig::Edges(edges) => {
                 for (i, &(a, b)) in edges.iter().enumerate() {
                     check_node(&format!("topology[{i}]"), a, n)?;
@@ -487,6 +527,16 @@ impl RegionLatency {
             if !(region.share.is_finite() && region.share >= 0.0) {
                 return Err(ConfigError::new(format!("regions[{i}].share"), "must be ≥ 0"));
             }
+            for (field, bandwidth) in [("upload", region.upload), ("download", region.download)] {
+                if let Some(b) = bandwidth {
+                    check_positive_bandwidth(&format!("regions[{i}].{field}"), b)?;
+                }
+            }
+        }
+        if let Jitter::LogNormal { sigma } = self.jitter
+            && !(sigma.is_finite() && sigma > 0.0)
+        {
+            return Err(ConfigError::new("jitter.sigma", format!("must be > 0, got {sigma}")));
         }
         if self.regions.iter().all(|region| region.share == 0.0) {
             return Err(ConfigError::new("regions", "at least one share must be > 0"));

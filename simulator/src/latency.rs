@@ -42,7 +42,18 @@ pub struct RegionModel {
     region_of: Vec<u8>,
     regions: usize,
     mean: Vec<SimDuration>,
-    jitter: Vec<Option<Pareto>>,
+    jitter: Vec<PairJitter>,
+}
+
+/// The draw for one region pair.
+#[derive(Clone, Debug)]
+enum PairJitter {
+    /// Always the mean.
+    None,
+    /// Pareto over seconds.
+    Pareto(Pareto),
+    /// Log-normal over seconds.
+    LogNormal(LogNormal),
 }
 
 impl LatencyModel {
@@ -121,11 +132,20 @@ impl RegionModel {
         let jitter = mean
             .iter()
             .map(|m| match config.jitter {
-                Jitter::None => None,
+                Jitter::None => PairJitter::None,
                 Jitter::Pareto { spread } => {
                     let shape = m.as_secs_f64() / spread.as_secs_f64();
                     let scale = m.as_secs_f64() - spread.as_secs_f64();
-                    Some(Pareto::new(scale, shape).expect("jitter spread is validated against the matrix"))
+                    PairJitter::Pareto(
+                        Pareto::new(scale, shape).expect("jitter spread is validated against the matrix"),
+                    )
+                }
+                // A zero mean (a region with itself at 0 ms) stays zero.
+                Jitter::LogNormal { .. } if m.0 == 0 => PairJitter::None,
+                Jitter::LogNormal { sigma } => {
+                    // Mean of a log-normal = exp(mu + sigma²/2).
+                    let mu = m.as_secs_f64().ln() - sigma * sigma / 2.0;
+                    PairJitter::LogNormal(LogNormal::new(mu, sigma).expect("jitter sigma is validated"))
                 }
             })
             .collect();
@@ -136,8 +156,9 @@ impl RegionModel {
     fn sample(&self, from: NodeId, to: NodeId, rng: &mut ChaCha8Rng) -> SimDuration {
         let pair = usize::from(self.region_of[from as usize]) * self.regions + usize::from(self.region_of[to as usize]);
         match &self.jitter[pair] {
-            None => self.mean[pair],
-            Some(pareto) => SimDuration::from_secs_f64_rounded(pareto.sample(rng)),
+            PairJitter::None => self.mean[pair],
+            PairJitter::Pareto(d) => SimDuration::from_secs_f64_rounded(d.sample(rng)),
+            PairJitter::LogNormal(d) => SimDuration::from_secs_f64_rounded(d.sample(rng)),
         }
     }
 }
@@ -177,7 +198,10 @@ mod tests {
     #[test]
     fn region_matrix_and_mean_preserving_jitter() {
         let config = RegionLatency {
-            regions: vec![Region { name: "A".into(), share: 0.5 }, Region { name: "B".into(), share: 0.5 }],
+            regions: vec![
+                Region { name: "A".into(), share: 0.5, upload: None, download: None },
+                Region { name: "B".into(), share: 0.5, upload: None, download: None },
+            ],
             matrix_ms: vec![vec![10.0, 100.0], vec![100.0, 20.0]],
             jitter: Jitter::None,
         };
@@ -192,7 +216,7 @@ mod tests {
         let jittered = LatencyModel::build(
             &LatencyConfig::Regions(RegionLatency {
                 jitter: Jitter::Pareto { spread: SimDuration::from_millis(5) },
-                ..config
+                ..config.clone()
             }),
             100,
             3,
@@ -200,5 +224,12 @@ mod tests {
         assert!((mean_of(&jittered, a, b, 200_000) - 0.1).abs() / 0.1 < 0.01);
         let mut rng = stream(1, Purpose::Latency, 0);
         assert!((0..1000).all(|_| jittered.sample(a, b, &mut rng) >= SimDuration::from_millis(95)));
+        let lognormal = LatencyModel::build(
+            &LatencyConfig::Regions(RegionLatency { jitter: Jitter::LogNormal { sigma: 0.4 }, ..config }),
+            100,
+            3,
+        );
+        assert!((mean_of(&lognormal, a, b, 200_000) - 0.1).abs() / 0.1 < 0.01);
+        assert!((mean_of(&lognormal, b, b, 200_000) - 0.02).abs() / 0.02 < 0.01);
     }
 }

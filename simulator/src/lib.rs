@@ -17,6 +17,7 @@ pub mod engine;
 pub mod faults;
 pub mod latency;
 pub mod network;
+pub mod presets;
 pub mod protocol;
 pub mod queue;
 pub mod report;

@@ -61,6 +61,38 @@ impl Topology {
         Self::from_edges(nodes, (0..nodes).flat_map(|a| (a + 1..nodes).map(move |b| (a, b))))
     }
 
+    /// Bitcoin-style peer graph: every node, in id order, draws its number of outbound
+    /// connections d from `cdf` (`cdf[d − 1]` = P(d' ≤ d)) and connects to d distinct random peers
+    /// it is not yet linked with and that have fewer than `inbound_cap` inbound connections.
+    /// Connections are undirected. A node that finds no eligible peer within a bounded number of
+    /// tries keeps fewer connections (only possible in tiny or saturated networks).
+    pub fn outbound_degree(nodes: u32, cdf: &[f64], inbound_cap: Option<u32>, rng: &mut ChaCha8Rng) -> Self {
+        let mut adjacency: Vec<Vec<NodeId>> = vec![Vec::new(); nodes as usize];
+        let mut inbound = vec![0u32; nodes as usize];
+        let mut edges = Vec::new();
+        for v in 0..nodes {
+            let u: f64 = rng.random();
+            let wanted = cdf.iter().position(|&p| u < p).map_or(cdf.len(), |i| i + 1);
+            let mut made = 0;
+            for _ in 0..64 * wanted {
+                if made == wanted {
+                    break;
+                }
+                let w = rng.random_range(0..nodes);
+                let full = inbound_cap.is_some_and(|cap| inbound[w as usize] >= cap);
+                if w == v || full || adjacency[v as usize].contains(&w) {
+                    continue;
+                }
+                adjacency[v as usize].push(w);
+                adjacency[w as usize].push(v);
+                inbound[w as usize] += 1;
+                edges.push((v, w));
+                made += 1;
+            }
+        }
+        Self::from_edges(nodes, edges)
+    }
+
     /// A random simple graph where every node has exactly `degree` neighbours, by random pairing of
     /// edge stubs that rejects loops and repeated edges and restarts when stuck.
     pub fn random_regular(nodes: u32, degree: u32, rng: &mut ChaCha8Rng) -> Result<Self, TopologyError> {

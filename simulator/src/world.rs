@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::config::{NetworkConfig, TopologyConfig};
+use crate::config::{LatencyConfig, NetworkConfig, TopologyConfig};
 use crate::cpu::Cpus;
 use crate::disk::Disks;
 use crate::faults::{FaultEvent, Faults};
@@ -46,6 +46,21 @@ pub fn explicit_edges(config: &NetworkConfig, base_dir: &Path) -> Result<Option<
     }
 }
 
+/// Every node's link capacities: its region's where the region sets them, else `bandwidth`.
+fn capacities(config: &NetworkConfig, latency: &LatencyModel) -> LinkCapacities {
+    let n = config.nodes as usize;
+    let mut capacities =
+        LinkCapacities { upload: vec![config.bandwidth.upload; n], download: vec![config.bandwidth.download; n] };
+    if let (LatencyConfig::Regions(regions), Some(region_of)) = (&config.latency, latency.regions()) {
+        for (node, &r) in region_of.iter().enumerate() {
+            let region = &regions.regions[usize::from(r)];
+            capacities.upload[node] = region.upload.unwrap_or(config.bandwidth.upload);
+            capacities.download[node] = region.download.unwrap_or(config.bandwidth.download);
+        }
+    }
+    capacities
+}
+
 impl World {
     /// Builds the world for a validated config; random choices draw from streams of `seed`.
     pub fn build(config: &NetworkConfig, seed: u64, base_dir: &Path) -> Result<World, TopologyError> {
@@ -59,15 +74,15 @@ impl World {
             (TopologyConfig::ErdosRenyi { p }, None) => {
                 Topology::erdos_renyi(n, *p, &mut stream(seed, Purpose::Topology, GLOBAL))
             }
+            (TopologyConfig::OutboundDegree { cdf, inbound_cap }, None) => {
+                Topology::outbound_degree(n, cdf, *inbound_cap, &mut stream(seed, Purpose::Topology, GLOBAL))
+            }
             (TopologyConfig::Edges(_) | TopologyConfig::EdgeListFile(_), None) => {
                 unreachable!("explicit edges are always returned")
             }
         };
-        let capacities = LinkCapacities {
-            upload: vec![config.bandwidth.upload; n as usize],
-            download: vec![config.bandwidth.download; n as usize],
-        };
         let latency = LatencyModel::build(&config.latency, n, seed);
+        let capacities = capacities(config, &latency);
         let network = NetworkSetup { capacities, contention: config.contention, latency, seed };
         let (faults, fault_schedule) = Faults::new(n, &config.faults, config.loss, &config.link_loss);
         Ok(World {
