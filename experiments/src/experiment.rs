@@ -1,5 +1,6 @@
 //! The schema of an experiment file.
 
+use models::bitcoin::BitcoinConfig;
 use models::flood::FloodConfig;
 use models::pbft::PbftConfig;
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,8 @@ pub enum ProtocolConfig {
     Flood(FloodConfig),
     /// Batched PBFT: replicas and clients.
     Pbft(PbftConfig),
+    /// Proof-of-work mining and block relay (full or compact blocks).
+    Bitcoin(BitcoinConfig),
 }
 
 impl ProtocolConfig {
@@ -102,6 +105,7 @@ impl ProtocolConfig {
         match self {
             ProtocolConfig::Flood(_) => "Flood",
             ProtocolConfig::Pbft(_) => "Pbft",
+            ProtocolConfig::Bitcoin(_) => "Bitcoin",
         }
     }
 }
@@ -127,6 +131,7 @@ impl Experiment {
         self.network.validate().map_err(|e| e.within("network"))?;
         match &self.protocol {
             ProtocolConfig::Flood(flood) => flood.validate(self.network.nodes).map_err(|e| e.within("protocol")),
+            ProtocolConfig::Bitcoin(bitcoin) => bitcoin.validate(self.network.nodes).map_err(|e| e.within("protocol")),
             ProtocolConfig::Pbft(pbft) => {
                 pbft.validate(self.network.nodes).map_err(|e| e.within("protocol"))?;
                 if self.network.topology != TopologyConfig::Complete {

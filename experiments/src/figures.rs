@@ -86,6 +86,7 @@ pub fn metric_names(protocol: &ProtocolConfig) -> &'static [&'static str] {
     match protocol {
         ProtocolConfig::Flood(_) => &models::flood::METRICS,
         ProtocolConfig::Pbft(_) => &models::pbft::METRICS,
+        ProtocolConfig::Bitcoin(_) => &models::bitcoin::METRICS,
     }
 }
 
@@ -115,6 +116,15 @@ pub fn plots_for(experiment: &Experiment) -> Vec<PlotSpec> {
                 ..line("reach_p50_ms")
             };
             if keys.is_empty() { vec![cdf] } else { vec![line("reach_p50_ms"), line("reach_p90_ms"), cdf] }
+        }
+        ProtocolConfig::Bitcoin(_) => {
+            let cdf = PlotSpec {
+                kind: PlotKind::Cdf,
+                x: None,
+                series: keys.first().map(|k| k.to_string()),
+                ..line("block_t50_ms")
+            };
+            if keys.is_empty() { vec![cdf] } else { vec![line("block_t50_ms"), line("stale_rate"), cdf] }
         }
         ProtocolConfig::Pbft(_) => {
             let cdf = PlotSpec {

@@ -7,6 +7,7 @@ use thiserror::Error;
 use crate::experiment::ProtocolConfig;
 use crate::load::LoadedExperiment;
 use models::Model;
+use models::bitcoin::Bitcoin;
 use models::flood::Flood;
 use models::pbft::Pbft;
 use simulator::rng::splitmix64;
@@ -145,6 +146,9 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
     let (report, stats, timing) = match &experiment.protocol {
         ProtocolConfig::Flood(config) => {
             simulate(Flood::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
+        }
+        ProtocolConfig::Bitcoin(config) => {
+            simulate(Bitcoin::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
         }
         ProtocolConfig::Pbft(config) => {
             simulate(Pbft::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bitcoin;
 pub mod flood;
 pub mod pbft;
 

@@ -1,0 +1,108 @@
+//! Block relay metrics.
+//!
+//! - `block_t50_ms`, `block_t90_ms`, `block_t100_ms`: per block, the time from mining until
+//!   ⌈50 / 90 / 100 % × nodes⌉ nodes hold it (the miner counts), then the median over mined
+//!   blocks; a block that never got there counts as +∞ (the metric is empty when the median did).
+//! - `stale_rate`: share of mined blocks not on the main chain (the chain ending at the highest
+//!   block, the earliest mined among equals).
+//! - `bytes_per_block_per_node`: all bytes sent, per mined block and node.
+//! - `cmpct_reconstruct_rate`: share of compact blocks rebuilt from the mempool alone (empty for
+//!   full relay).
+//! - `extra_round_trips`: round trips beyond the relay mode's normal path (getblocktxn /
+//!   blocktxn, requests repeated after a timeout), per block a node received from a peer.
+
+use serde_json::json;
+use simulator::report::median_with_never;
+use simulator::{MetricValue, Report, RunStats};
+
+use super::Bitcoin;
+use crate::Model;
+
+/// Shares of nodes reported, with their column names.
+const QUANTILES: [(f64, &str); 3] = [(0.5, "block_t50_ms"), (0.9, "block_t90_ms"), (1.0, "block_t100_ms")];
+
+/// The metric columns of a block relay run, in order.
+pub const METRICS: [&str; 8] = [
+    "block_t50_ms",
+    "block_t90_ms",
+    "block_t100_ms",
+    "stale_rate",
+    "bytes_per_block_per_node",
+    "cmpct_reconstruct_rate",
+    "extra_round_trips",
+    "events",
+];
+
+impl Bitcoin {
+    /// Time in ms for `block` to reach ⌈share × nodes⌉ nodes, if it did.
+    fn reach_ms(&self, block: usize, share: f64) -> Option<f64> {
+        let needed = ((share * f64::from(self.nodes)).ceil() as usize).max(1);
+        self.reach[block].get(needed - 1).map(|d| d.as_millis_f64())
+    }
+
+    /// Blocks of the main chain, as a membership vector.
+    fn main_chain(&self) -> Vec<bool> {
+        let mut on_chain = vec![false; self.mined.len()];
+        let best = (0..self.mined.len())
+            .filter_map(|k| self.mined[k].map(|m| (m.height, std::cmp::Reverse(k))))
+            .max()
+            .map(|(_, std::cmp::Reverse(k))| k as u32);
+        let mut cursor = best;
+        while let Some(k) = cursor {
+            on_chain[k as usize] = true;
+            cursor = self.mined[k as usize].and_then(|m| m.parent);
+        }
+        on_chain
+    }
+}
+
+impl Model for Bitcoin {
+    fn report(&self, stats: &RunStats) -> Report {
+        let mined: Vec<usize> = (0..self.mined.len()).filter(|&k| self.mined[k].is_some()).collect();
+        let on_chain = self.main_chain();
+        let stale = mined.iter().filter(|&&k| !on_chain[k]).count();
+        let ratio = |num: f64, den: f64| if den > 0.0 { MetricValue::real(num / den) } else { MetricValue::Missing };
+        let c = &self.counters;
+        let mut metrics = Vec::new();
+        for (share, name) in QUANTILES {
+            let per_block: Vec<Option<f64>> = mined.iter().map(|&k| self.reach_ms(k, share)).collect();
+            metrics.push((name, median_with_never(&per_block).map_or(MetricValue::Missing, MetricValue::real)));
+        }
+        metrics.push(("stale_rate", ratio(stale as f64, mined.len() as f64)));
+        let bytes = stats.total(|n| n.bytes_sent) as f64;
+        metrics.push(("bytes_per_block_per_node", ratio(bytes, mined.len() as f64 * f64::from(self.nodes))));
+        metrics.push(("cmpct_reconstruct_rate", ratio(c.cmpct_reconstructed as f64, c.cmpct_received as f64)));
+        metrics.push(("extra_round_trips", ratio(c.extra_round_trips as f64, c.receptions as f64)));
+        metrics.push(("events", MetricValue::Count(stats.events)));
+
+        let blocks: Vec<_> = mined
+            .iter()
+            .map(|&k| {
+                let m = self.mined[k].expect("mined");
+                json!({
+                    "block": k,
+                    "miner": self.plan[k].miner,
+                    "height": m.height,
+                    "parent": m.parent,
+                    "mined_ms": m.at.as_millis_f64(),
+                    "main_chain": on_chain[k],
+                    "nodes_reached": self.reach[k].len(),
+                    "t50_ms": self.reach_ms(k, 0.5),
+                    "t90_ms": self.reach_ms(k, 0.9),
+                    "t100_ms": self.reach_ms(k, 1.0),
+                })
+            })
+            .collect();
+        let detail = json!({
+            "blocks_mined": mined.len(),
+            "stale_blocks": stale,
+            "main_chain_length": on_chain.iter().filter(|&&b| b).count(),
+            "receptions": c.receptions,
+            "cmpct_received": c.cmpct_received,
+            "cmpct_reconstructed": c.cmpct_reconstructed,
+            "missing_txs_requested": c.missing_txs,
+            "blocks": blocks,
+        });
+        Report { metrics, detail }
+    }
+}

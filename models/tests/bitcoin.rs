@@ -1,0 +1,185 @@
+//! Block relay end to end: coverage, exact hop timings of full and compact relay, the Bitcoin
+//! preset, mempool misses, forks and determinism.
+
+use std::path::Path;
+
+use models::Model;
+use models::bitcoin::{Bitcoin, BitcoinConfig, HashPower, Mempool, Relay, Validation, ValidationOrder};
+use simulator::config::{BandwidthConfig, Contention, LatencyConfig, NetworkConfig, TopologyConfig};
+use simulator::units::{Bandwidth, ByteSize};
+use simulator::{Limits, MetricValue, Report, RunStats, SimDuration, Simulation, World};
+
+const DELTA: SimDuration = SimDuration::from_millis(50);
+const RATE: u64 = 10_000_000;
+
+fn network(nodes: u32, topology: TopologyConfig) -> NetworkConfig {
+    NetworkConfig {
+        nodes,
+        topology,
+        bandwidth: BandwidthConfig { upload: Bandwidth::BitsPerSec(RATE), download: Bandwidth::BitsPerSec(RATE) },
+        contention: Contention::Fifo,
+        latency: LatencyConfig::Constant(DELTA),
+        loss: 0.0,
+        link_loss: Vec::new(),
+        cpu: Default::default(),
+        disk: Default::default(),
+        faults: Default::default(),
+    }
+}
+
+fn run(network: &NetworkConfig, config: BitcoinConfig, seed: u64) -> (Bitcoin, RunStats, Report) {
+    network.validate().unwrap();
+    config.validate(network.nodes).unwrap();
+    let world = World::build(network, seed, Path::new(".")).unwrap();
+    let (bitcoin, stats) =
+        Simulation::new(Bitcoin::new(config, network.nodes, seed), world, seed, Limits::default()).run();
+    let report = bitcoin.report(&stats);
+    (bitcoin, stats, report)
+}
+
+fn metric(report: &Report, name: &str) -> f64 {
+    match report.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| *v) {
+        Some(MetricValue::Count(c)) => c as f64,
+        Some(MetricValue::Real(r)) => r,
+        other => panic!("metric {name} is {other:?}"),
+    }
+}
+
+/// Transfer time of `bytes` over a `RATE` link, rounded up to the nanosecond as the network does.
+fn transfer(bytes: u64) -> SimDuration {
+    SimDuration((bytes * 8 * 1_000_000_000).div_ceil(RATE))
+}
+
+/// The only block's `t100_ms` from the run detail.
+fn last_reach_ms(report: &Report) -> f64 {
+    report.detail["blocks"][0]["t100_ms"].as_f64().unwrap()
+}
+
+#[test]
+fn every_block_reaches_every_node_in_both_modes() {
+    let net = network(150, TopologyConfig::RandomRegular { degree: 6 });
+    for relay in [Relay::Full, Relay::Compact] {
+        let config = BitcoinConfig {
+            blocks: 8,
+            block_size: ByteSize(50_000),
+            interval: SimDuration::from_secs(20),
+            relay,
+            mempool: Mempool::Sampled { miss_rate: 0.001 },
+            ..BitcoinConfig::default()
+        };
+        let (_, _, report) = run(&net, config, 1);
+        for block in report.detail["blocks"].as_array().unwrap() {
+            assert_eq!(block["nodes_reached"], 150, "{relay:?}: {block}");
+        }
+    }
+}
+
+#[test]
+fn full_relay_over_a_line_takes_three_latencies_a_transfer_and_a_validation_per_hop() {
+    // 0 — 1 — 2; node 0 mines the one block.
+    let net = network(3, TopologyConfig::Edges(vec![(0, 1), (1, 2)]));
+    let per_tx = SimDuration::from_micros(100);
+    let config = BitcoinConfig {
+        blocks: 1,
+        block_size: ByteSize(100_000),
+        relay: Relay::Full,
+        hash_power: HashPower::Miners(vec![(0, 1.0)]),
+        validation: Validation { per_tx, order: ValidationOrder::ValidateThenRelay },
+        ..BitcoinConfig::default()
+    };
+    let (_, _, report) = run(&net, config, 2);
+    let validation = SimDuration(per_tx.0 * 400);
+    // inv, getdata and block each cross the link once (the small ones take microseconds too).
+    let hop = transfer(61) + DELTA + transfer(61) + DELTA + transfer(24 + 100_000) + DELTA + validation;
+    assert_eq!(last_reach_ms(&report), SimDuration(2 * hop.0).as_millis_f64());
+}
+
+#[test]
+fn high_bandwidth_compact_relay_takes_half_a_round_trip_or_one_and_a_half() {
+    let net = network(2, TopologyConfig::Edges(vec![(0, 1)]));
+    let config = |miss_rate: f64| BitcoinConfig {
+        blocks: 1,
+        // The coinbase and one transaction: with a miss rate of 1 exactly that one is missing.
+        block_size: ByteSize(500),
+        relay: Relay::Compact,
+        hash_power: HashPower::Miners(vec![(0, 1.0)]),
+        validation: Validation { per_tx: SimDuration::ZERO, order: ValidationOrder::ValidateThenRelay },
+        mempool: Mempool::Sampled { miss_rate },
+        ..BitcoinConfig::default()
+    };
+    let cmpct = 24 + 80 + 8 + 3 + 6 + 2 + 250;
+    let (_, _, complete) = run(&net, config(0.0), 3);
+    assert_eq!(last_reach_ms(&complete), (transfer(cmpct) + DELTA).as_millis_f64());
+    assert_eq!(metric(&complete, "cmpct_reconstruct_rate"), 1.0);
+
+    let (_, _, missing) = run(&net, config(1.0), 3);
+    let round_trip = transfer(24 + 35 + 2) + DELTA + transfer(24 + 35 + 250) + DELTA;
+    assert_eq!(last_reach_ms(&missing), (transfer(cmpct) + DELTA + round_trip).as_millis_f64());
+    assert_eq!(metric(&missing, "cmpct_reconstruct_rate"), 0.0);
+    assert_eq!(metric(&missing, "extra_round_trips"), 1.0);
+}
+
+fn preset(nodes: u32) -> NetworkConfig {
+    let mut net = simulator::presets::preset("bitcoin-2019").unwrap();
+    net.nodes = nodes;
+    net
+}
+
+#[test]
+fn compact_blocks_propagate_faster_than_full_blocks_on_the_2019_network() {
+    let net = preset(300);
+    let t50 = |relay: Relay| {
+        let config = BitcoinConfig { blocks: 10, relay, ..BitcoinConfig::default() };
+        metric(&run(&net, config, 4).2, "block_t50_ms")
+    };
+    let (full, compact) = (t50(Relay::Full), t50(Relay::Compact));
+    assert!(compact < full / 3.0, "t50 compact {compact} ms, full {full} ms");
+}
+
+#[test]
+fn more_missing_transactions_mean_fewer_blocks_rebuilt_at_once() {
+    let net = preset(200);
+    let rate = |miss_rate: f64| {
+        let config = BitcoinConfig { blocks: 10, mempool: Mempool::Sampled { miss_rate }, ..BitcoinConfig::default() };
+        metric(&run(&net, config, 5).2, "cmpct_reconstruct_rate")
+    };
+    let rates = [rate(0.00001), rate(0.0001), rate(0.001)];
+    // P(nothing missing among 2,139 transactions) = 0.979, 0.807, 0.118.
+    assert!(rates[0] > rates[1] && rates[1] > rates[2], "{rates:?}");
+    assert!((rates[1] - 0.807).abs() < 0.05, "{rates:?}");
+}
+
+#[test]
+fn larger_blocks_fork_more_often() {
+    let net = preset(200);
+    let stale = |block_size: u64| -> f64 {
+        (0..3)
+            .map(|seed| {
+                let config = BitcoinConfig {
+                    blocks: 60,
+                    block_size: ByteSize(block_size),
+                    interval: SimDuration::from_secs(30),
+                    relay: Relay::Full,
+                    ..BitcoinConfig::default()
+                };
+                metric(&run(&net, config, 10 + seed).2, "stale_rate")
+            })
+            .sum()
+    };
+    let (small, large) = (stale(50_000), stale(2_000_000));
+    assert!(large > small, "stale rates summed over seeds: small blocks {small}, large {large}");
+}
+
+#[test]
+fn same_seed_same_run_in_both_modes() {
+    let net = preset(120);
+    for relay in [Relay::Full, Relay::Compact] {
+        let config = BitcoinConfig { blocks: 5, relay, ..BitcoinConfig::default() };
+        let (_, a, report_a) = run(&net, config.clone(), 6);
+        let (_, b, report_b) = run(&net, config.clone(), 6);
+        let (_, c, _) = run(&net, config, 7);
+        assert_eq!(a.digest, b.digest, "{relay:?}");
+        assert_eq!(report_a, report_b, "{relay:?}");
+        assert_ne!(a.digest, c.digest, "{relay:?}");
+    }
+}
