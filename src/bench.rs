@@ -5,6 +5,7 @@ use std::process::Command;
 
 use experiments::campaign::{self, Options};
 use experiments::{Experiment, LoadedExperiment, ProtocolConfig, ResultDir, RunSpec, StopConfig, execute};
+use models::bitcoin::{BitcoinConfig, Relay};
 use models::flood::FloodConfig;
 use models::pbft::{Auth, Load, PbftConfig};
 use simulator::SimDuration;
@@ -24,12 +25,15 @@ enum Workload {
     /// Flooding 1 MB items (degree 8, 20/50 Mbps links, log-normal latency, Poisson creations
     /// 10 s apart).
     Flood { nodes: u32, items: u32, contention: Contention },
+    /// Bitcoin block relay on the `bitcoin-2019` preset: compact blocks, sampled mempool,
+    /// 535 kB blocks 600 s apart.
+    Bitcoin { nodes: u32, blocks: u32 },
     /// PBFT with 64 replicas, signatures and batches of 100 for 10 simulated seconds, under more
     /// load than it can serve (16 closed-loop clients keeping 100 requests each outstanding).
     Pbft,
 }
 
-const SCENARIOS: [Scenario; 5] = [
+const SCENARIOS: [Scenario; 7] = [
     Scenario {
         name: "flood-10k-fifo",
         workload: Workload::Flood { nodes: 10_000, items: 10, contention: Contention::Fifo },
@@ -47,13 +51,26 @@ const SCENARIOS: [Scenario; 5] = [
         workload: Workload::Flood { nodes: 100_000, items: 3, contention: Contention::FairShare },
     },
     Scenario { name: "pbft-64", workload: Workload::Pbft },
+    Scenario { name: "bitcoin-10k", workload: Workload::Bitcoin { nodes: 10_000, blocks: 100 } },
+    Scenario { name: "bitcoin-100k", workload: Workload::Bitcoin { nodes: 100_000, blocks: 10 } },
 ];
 
 fn experiment(workload: &Workload) -> Experiment {
     match *workload {
         Workload::Flood { nodes, items, contention } => flood_experiment(nodes, items, contention),
         Workload::Pbft => pbft_experiment(),
+        Workload::Bitcoin { nodes, blocks } => bitcoin_experiment(nodes, blocks),
     }
+}
+
+fn bitcoin_experiment(nodes: u32, blocks: u32) -> Experiment {
+    let mut experiment = flood_experiment(nodes, 1, Contention::FairShare);
+    let mut network = simulator::presets::preset("bitcoin-2019").expect("a built-in preset");
+    network.nodes = nodes;
+    experiment.network = network;
+    experiment.protocol =
+        ProtocolConfig::Bitcoin(BitcoinConfig { blocks, relay: Relay::Compact, ..BitcoinConfig::default() });
+    experiment
 }
 
 const PBFT_REPLICAS: u32 = 64;

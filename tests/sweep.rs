@@ -281,3 +281,31 @@ fn pbft_scenario_sweeps_are_byte_identical_across_job_counts() {
         assert!(["crash", "equivocation"].contains(&&row[label]), "{row:?}");
     }
 }
+
+#[test]
+fn block_relay_studies_draw_the_propagation_curve_per_relay_mode() {
+    let text = r#"(
+    name: "relay",
+    seed: 9,
+    replicates: 2,
+    sweep: [("protocol.relay", [Full, Compact])],
+    network: Preset("bitcoin-2019"),
+    protocol: Bitcoin(blocks: 4, block_size: "200KB"),
+)
+"#;
+    let tmp = setup(text);
+    run_ok(&["run", "grid.ron", "--out", "o", "--quiet", "--set", "network.nodes=120"], tmp.path());
+    let plots = tmp.path().join("o/plots");
+    for file in ["propagation.png", "propagation.svg", "block_t50_ms-vs-relay.png", "stale_rate-vs-relay.svg"] {
+        assert!(plots.join(file).is_file(), "{file} missing");
+    }
+    let svg = std::fs::read_to_string(plots.join("propagation.svg")).unwrap();
+    assert!(svg.contains("relay=Full") && svg.contains("relay=Compact"), "legend");
+    assert!(svg.contains("share of nodes holding the block"), "axis label");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("o/runs/1-0.json")).unwrap()).unwrap();
+    let curve = run["detail"]["blocks"][0]["reach_deciles_ms"].as_array().unwrap();
+    assert_eq!(curve.len(), 10);
+    let times: Vec<f64> = curve.iter().map(|t| t.as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}

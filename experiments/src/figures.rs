@@ -19,6 +19,10 @@ pub enum PlotKind {
     Line,
     /// Empirical CDF of `y` over runs.
     Cdf,
+    /// Share of nodes holding an item (a block) against the time since it was created: at each
+    /// tenth of the nodes, the median over items and runs. `y` names the per-item curve in the
+    /// run files (`reach_deciles_ms`); one series per value of `series`.
+    Propagation,
 }
 
 /// A plot declared in an experiment file.
@@ -69,6 +73,7 @@ impl PlotSpec {
         let short = |key: &str| key.rsplit('.').next().unwrap_or(key).to_string();
         self.name.clone().unwrap_or_else(|| match (self.kind, &self.x) {
             (PlotKind::Line, Some(x)) => format!("{}-vs-{}", self.y, short(x)),
+            (PlotKind::Propagation, _) => "propagation".to_string(),
             _ => format!("{}-cdf", self.y),
         })
     }
@@ -76,8 +81,17 @@ impl PlotSpec {
     fn title(&self) -> String {
         self.title.clone().unwrap_or_else(|| match (self.kind, &self.x) {
             (PlotKind::Line, Some(x)) => format!("{} vs {x}", self.y),
+            (PlotKind::Propagation, _) => "Share of nodes holding a block vs time since mining".to_string(),
             _ => format!("CDF of {} over runs", self.y),
         })
+    }
+}
+
+/// The per-item reach curve a protocol writes into its run files, as (list key, field).
+fn propagation_curve(protocol: &ProtocolConfig) -> Option<(&'static str, &'static str)> {
+    match protocol {
+        ProtocolConfig::Bitcoin(_) => Some(("blocks", models::bitcoin::REACH_CURVE)),
+        ProtocolConfig::Flood(_) | ProtocolConfig::Pbft(_) => None,
     }
 }
 
@@ -124,7 +138,17 @@ pub fn plots_for(experiment: &Experiment) -> Vec<PlotSpec> {
                 series: keys.first().map(|k| k.to_string()),
                 ..line("block_t50_ms")
             };
-            if keys.is_empty() { vec![cdf] } else { vec![line("block_t50_ms"), line("stale_rate"), cdf] }
+            let propagation = PlotSpec {
+                kind: PlotKind::Propagation,
+                x: None,
+                series: keys.first().map(|k| k.to_string()),
+                ..line(models::bitcoin::REACH_CURVE)
+            };
+            if keys.is_empty() {
+                vec![cdf, propagation]
+            } else {
+                vec![line("block_t50_ms"), line("stale_rate"), cdf, propagation]
+            }
         }
         ProtocolConfig::Pbft(_) => {
             let cdf = PlotSpec {
@@ -148,7 +172,18 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
     let metrics = metric_names(&experiment.protocol);
     for (i, plot) in experiment.plots.iter().enumerate() {
         let here = format!("plots[{i}]");
-        if !metrics.contains(&plot.y.as_str()) {
+        if plot.kind == PlotKind::Propagation {
+            match propagation_curve(&experiment.protocol) {
+                Some((_, field)) if plot.y == field => {}
+                Some((_, field)) => return Err(format!("{here}.y: a Propagation plot shows `{field}`")),
+                None => {
+                    return Err(format!(
+                        "{here}.kind: the {} protocol has no propagation curve",
+                        experiment.protocol.name()
+                    ));
+                }
+            }
+        } else if !metrics.contains(&plot.y.as_str()) {
             return Err(format!(
                 "{here}.y: `{}` is not a metric of this protocol; metrics: {}",
                 plot.y,
@@ -291,6 +326,45 @@ fn cdf_chart(spec: &PlotSpec, runs: &Table) -> Result<Chart, String> {
     })
 }
 
+/// The propagation curve: for each series, at every tenth of the nodes the median over items
+/// (of every run in the series) of the time to reach it.
+fn propagation_chart(spec: &PlotSpec, runs: &Table, dir: &ResultDir) -> Result<Chart, String> {
+    let (point, replicate) = (runs.column("point"), runs.column("replicate"));
+    let (Some(point), Some(replicate)) = (point, replicate) else { return Err("runs.csv has no run ids".into()) };
+    let mut series = Vec::new();
+    for (value, rows) in runs.groups(spec.series.as_deref()) {
+        let mut per_decile: Vec<Vec<Option<f64>>> = vec![Vec::new(); 10];
+        for row in rows {
+            let file = format!("runs/{}-{}.json", row[point], row[replicate]);
+            let run = dir.read_json(&file).map_err(|e| e.to_string())?;
+            for item in run["detail"]["blocks"].as_array().into_iter().flatten() {
+                for (decile, reach) in item[spec.y.as_str()].as_array().into_iter().flatten().enumerate().take(10) {
+                    per_decile[decile].push(reach.as_f64());
+                }
+            }
+        }
+        let data = per_decile
+            .iter()
+            .enumerate()
+            .filter_map(|(i, times)| {
+                let x = simulator::report::median_with_never(times)?;
+                Some(Datum { x, y: (i + 1) as f64 / 10.0, interval: None })
+            })
+            .collect();
+        series.push(Series { label: series_label(spec, &value), data });
+    }
+    Ok(Chart {
+        title: spec.title(),
+        x_label: "time since mining (ms, median over blocks)".to_string(),
+        y_label: "share of nodes holding the block".to_string(),
+        log_x: spec.log_x,
+        log_y: false,
+        x_categories: None,
+        series,
+        reference: None,
+    })
+}
+
 /// Draws every plot listed in the manifest of `dir` into `dir/plots/` as PNG and SVG. Returns
 /// the files drawn and, per plot that could not be drawn, why.
 pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteError> {
@@ -308,6 +382,7 @@ pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteErr
         let chart = match spec.kind {
             PlotKind::Line => line_chart(spec, &summary),
             PlotKind::Cdf => cdf_chart(spec, &runs),
+            PlotKind::Propagation => propagation_chart(spec, &runs, dir),
         };
         let chart = match chart {
             Ok(chart) => chart,

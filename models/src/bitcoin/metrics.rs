@@ -21,6 +21,10 @@ use crate::Model;
 /// Shares of nodes reported, with their column names.
 const QUANTILES: [(f64, &str); 3] = [(0.5, "block_t50_ms"), (0.9, "block_t90_ms"), (1.0, "block_t100_ms")];
 
+/// The per-block field of the run file holding the time (ms) at which each tenth of the nodes held
+/// the block: ten entries, null where never reached.
+pub const REACH_CURVE: &str = "reach_deciles_ms";
+
 /// The metric columns of a block relay run, in order.
 pub const METRICS: [&str; 8] = [
     "block_t50_ms",
@@ -90,6 +94,7 @@ impl Model for Bitcoin {
                     "t50_ms": self.reach_ms(k, 0.5),
                     "t90_ms": self.reach_ms(k, 0.9),
                     "t100_ms": self.reach_ms(k, 1.0),
+                    REACH_CURVE: (1..=10).map(|d| self.reach_ms(k, f64::from(d) / 10.0)).collect::<Vec<_>>(),
                 })
             })
             .collect();

@@ -26,7 +26,7 @@ mod metrics;
 
 pub use config::{BitcoinConfig, HashPower, Mempool, Relay, Validation, ValidationOrder};
 pub use messages::{Body, Wire};
-pub use metrics::METRICS;
+pub use metrics::{METRICS, REACH_CURVE};
 
 use std::collections::BTreeMap;
 
@@ -331,8 +331,11 @@ impl Bitcoin {
 
     fn on_cmpct_block(&mut self, node: NodeId, from: NodeId, block: u32, ctx: &mut Context<'_, Self>) {
         let have = self.have(block, node);
+        if have == Have::Valid {
+            return;
+        }
         let download = self.note_holder(node, block, from);
-        if matches!(have, Have::Validating | Have::Valid) || download.rebuilding {
+        if have == Have::Validating || download.rebuilding {
             return;
         }
         self.set_have(block, node, Have::Fetching);
@@ -359,6 +362,10 @@ impl Bitcoin {
 
     fn on_inv(&mut self, node: NodeId, from: NodeId, block: u32, ctx: &mut Context<'_, Self>) {
         let have = self.have(block, node);
+        if have == Have::Valid {
+            // Already relayed: who else has it no longer matters.
+            return;
+        }
         let download = self.note_holder(node, block, from);
         let idle = download.from.is_none();
         match have {
@@ -447,13 +454,13 @@ impl Protocol for Bitcoin {
                     self.send(from, body, ctx);
                 }
             }
-            Body::Block(block) | Body::BlockTxn { block, .. } => {
-                if matches!(self.have(block, node), Have::Unknown | Have::Fetching) {
-                    self.received(node, block, from, ctx);
-                } else {
+            Body::Block(block) | Body::BlockTxn { block, .. } => match self.have(block, node) {
+                Have::Unknown | Have::Fetching => self.received(node, block, from, ctx),
+                Have::Validating => {
                     self.note_holder(node, block, from);
                 }
-            }
+                Have::Valid => {}
+            },
             Body::CmpctBlock(block) => self.on_cmpct_block(node, from, block, ctx),
             Body::GetBlockTxn { block, missing } => self.send(from, Body::BlockTxn { block, missing }, ctx),
             Body::SendCmpct { high_bandwidth } => {
