@@ -183,3 +183,34 @@ fn same_seed_same_run_in_both_modes() {
         assert_ne!(a.digest, c.digest, "{relay:?}");
     }
 }
+
+#[test]
+fn a_sampled_mempool_at_the_measured_miss_rate_matches_real_gossip() {
+    // Transactions arrive slower than blocks can hold them, so miners include the newest ones,
+    // which have not reached every node yet: real misses.
+    let net = preset(150);
+    let config = |mempool: Mempool| BitcoinConfig {
+        blocks: 20,
+        block_size: ByteSize(100_000),
+        interval: SimDuration::from_secs(30),
+        mempool,
+        ..BitcoinConfig::default()
+    };
+    let seeds = 20u64..24;
+    let mut gossip_t50 = 0.0;
+    let mut equivalent = 0.0;
+    for seed in seeds.clone() {
+        let (bitcoin, _, report) =
+            run(&net, config(Mempool::Gossip { tx_rate: 10.0, trickle: SimDuration::from_secs(5) }), seed);
+        gossip_t50 += metric(&report, "block_t50_ms");
+        equivalent += bitcoin.equivalent_miss_rate().unwrap();
+        assert!(report.detail["measured_miss_rate"].as_f64().unwrap() > 0.0);
+    }
+    let miss_rate = equivalent / seeds.clone().count() as f64;
+    let sampled_t50: f64 = seeds
+        .clone()
+        .map(|seed| metric(&run(&net, config(Mempool::Sampled { miss_rate }), seed).2, "block_t50_ms"))
+        .sum();
+    let ratio = sampled_t50 / gossip_t50;
+    assert!((ratio - 1.0).abs() < 0.1, "t50 sampled / gossip = {ratio} (miss rate {miss_rate})");
+}

@@ -144,6 +144,15 @@ pub enum Mempool {
         /// Probability that a node lacks a given transaction.
         miss_rate: f64,
     },
+    /// Real transaction gossip: transactions appear at random nodes and spread by inventory
+    /// trickling and fetch-by-id; every node keeps its own mempool and miners fill blocks from
+    /// it. Its state grows with transactions × nodes: meant for small networks.
+    Gossip {
+        /// New transactions per second over the whole network.
+        tx_rate: f64,
+        /// Mean time between a node's announcements of new transactions.
+        trickle: SimDuration,
+    },
 }
 
 impl Default for Mempool {
@@ -201,10 +210,32 @@ impl BitcoinConfig {
                 }
             }
         }
-        let Mempool::Sampled { miss_rate } = self.mempool;
-        if !(0.0..=1.0).contains(&miss_rate) {
-            return Err(ConfigError::new("mempool.miss_rate", "must be between 0 and 1"));
+        match self.mempool {
+            Mempool::Sampled { miss_rate } if !(0.0..=1.0).contains(&miss_rate) => {
+                Err(ConfigError::new("mempool.miss_rate", "must be between 0 and 1"))
+            }
+            Mempool::Sampled { .. } => Ok(()),
+            Mempool::Gossip { tx_rate, .. } if !(tx_rate.is_finite() && tx_rate > 0.0) => {
+                Err(ConfigError::new("mempool.tx_rate", "must be a positive number of transactions per second"))
+            }
+            Mempool::Gossip { trickle, .. } if trickle == SimDuration::ZERO => {
+                Err(ConfigError::new("mempool.trickle", "must be > 0"))
+            }
+            Mempool::Gossip { tx_rate, .. } => {
+                // A seen-bit per transaction and node; expect about twice the mean count.
+                const MAX_TX_NODES: f64 = (1u64 << 32) as f64;
+                let expected = 2.0 * tx_rate * self.interval.as_secs_f64() * f64::from(self.blocks);
+                if expected * f64::from(nodes) > MAX_TX_NODES {
+                    return Err(ConfigError::new(
+                        "mempool",
+                        format!(
+                            "about {expected:.0} transactions × {nodes} nodes is too much gossip state; \
+                             use fewer nodes or blocks, or Sampled(miss_rate) at this scale"
+                        ),
+                    ));
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 }

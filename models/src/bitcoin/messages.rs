@@ -6,12 +6,14 @@
 //! prefilled transaction (1-byte index plus the transaction); `getblocktxn` carries the block hash
 //! and 2 bytes per missing index; `blocktxn` the block hash and the missing transactions.
 
+use std::sync::Arc;
+
 use simulator::Message;
 
 use super::config::BitcoinConfig;
 
 /// What travels between peers.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     /// Announces a block.
     Inv(u32),
@@ -45,10 +47,27 @@ pub enum Body {
         /// High-bandwidth mode on or off.
         high_bandwidth: bool,
     },
+    /// Announces transactions (gossip mempool).
+    TxInv(Arc<[u32]>),
+    /// Asks for transactions by id.
+    GetTx(Arc<[u32]>),
+    /// One transaction.
+    Tx(u32),
+}
+
+impl Body {
+    /// The block a message is about, if any.
+    pub fn block(&self) -> Option<u32> {
+        match *self {
+            Body::Inv(b) | Body::Block(b) | Body::CmpctBlock(b) => Some(b),
+            Body::GetData { block, .. } | Body::GetBlockTxn { block, .. } | Body::BlockTxn { block, .. } => Some(block),
+            Body::SendCmpct { .. } | Body::TxInv(_) | Body::GetTx(_) | Body::Tx(_) => None,
+        }
+    }
 }
 
 /// A message with its size on the wire.
-#[derive(Copy, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct Wire {
     /// What it says.
     pub body: Body,
@@ -84,22 +103,26 @@ impl Sizes {
         Sizes { block: config.block_size.bytes(), tx: config.tx_size.bytes(), txs: config.txs_per_block() }
     }
 
-    /// Bytes of `body` on the wire.
-    pub fn of(&self, body: &Body) -> u64 {
+    /// Bytes of `body` on the wire, for a block of `txs` transactions (the coinbase included; a
+    /// block with fewer than a full block's transactions is smaller by the ones it lacks).
+    pub fn of(&self, body: &Body, txs: u64) -> u64 {
+        let inventory = |n: usize| 3 + INV_ENTRY * n as u64;
         HEADER
-            + match *body {
+            + match body {
                 Body::Inv(_) | Body::GetData { .. } => 1 + INV_ENTRY,
-                Body::Block(_) => self.block,
-                Body::CmpctBlock(_) => BLOCK_HEADER + NONCE + 3 + SHORT_ID * (self.txs - 1) + 1 + 1 + self.tx,
-                Body::GetBlockTxn { missing, .. } => HASH + 3 + INDEX * u64::from(missing),
-                Body::BlockTxn { missing, .. } => HASH + 3 + self.tx * u64::from(missing),
+                Body::Block(_) => self.block - (self.txs - txs.min(self.txs)) * self.tx,
+                Body::CmpctBlock(_) => BLOCK_HEADER + NONCE + 3 + SHORT_ID * (txs.max(1) - 1) + 1 + 1 + self.tx,
+                Body::GetBlockTxn { missing, .. } => HASH + 3 + INDEX * u64::from(*missing),
+                Body::BlockTxn { missing, .. } => HASH + 3 + self.tx * u64::from(*missing),
                 Body::SendCmpct { .. } => 9,
+                Body::TxInv(ids) | Body::GetTx(ids) => inventory(ids.len()),
+                Body::Tx(_) => self.tx,
             }
     }
 
-    /// Wraps `body` with its size.
-    pub fn wire(&self, body: Body) -> Wire {
-        Wire { body, bytes: self.of(&body) }
+    /// Transactions in a full block.
+    pub fn full_block_txs(&self) -> u64 {
+        self.txs
     }
 }
 
@@ -113,10 +136,14 @@ mod tests {
         let config =
             BitcoinConfig { block_size: ByteSize(535_000), tx_size: ByteSize(250), ..BitcoinConfig::default() };
         let sizes = Sizes::new(&config);
-        assert_eq!(sizes.of(&Body::Block(0)), 24 + 535_000);
+        let full = sizes.full_block_txs();
+        assert_eq!(full, 2_140);
+        assert_eq!(sizes.of(&Body::Block(0), full), 24 + 535_000);
+        assert_eq!(sizes.of(&Body::Block(0), full - 10), 24 + 535_000 - 2_500);
         // 2,140 transactions: 2,139 short ids and the coinbase.
-        assert_eq!(sizes.of(&Body::CmpctBlock(0)), 24 + 80 + 8 + 3 + 6 * 2_139 + 2 + 250);
-        assert_eq!(sizes.of(&Body::Inv(0)), 61);
-        assert_eq!(sizes.of(&Body::BlockTxn { block: 0, missing: 3 }), 24 + 35 + 750);
+        assert_eq!(sizes.of(&Body::CmpctBlock(0), full), 24 + 80 + 8 + 3 + 6 * 2_139 + 2 + 250);
+        assert_eq!(sizes.of(&Body::Inv(0), full), 61);
+        assert_eq!(sizes.of(&Body::BlockTxn { block: 0, missing: 3 }, full), 24 + 35 + 750);
+        assert_eq!(sizes.of(&Body::TxInv(Arc::from(vec![1, 2])), 0), 24 + 3 + 72);
     }
 }

@@ -44,17 +44,31 @@ impl Bitcoin {
         self.reach[block].get(needed - 1).map(|d| d.as_millis_f64())
     }
 
+    /// The `Sampled` miss rate under which full blocks would be rebuilt at once as often as they
+    /// were in this run: 1 − r^(1/(n − 1)) for reconstruct rate r and n transactions per block.
+    /// Gossip misses are correlated (the newest transactions are missing at the far nodes), so
+    /// this, not the raw share of missing transactions, is the rate that reproduces the timing.
+    pub fn equivalent_miss_rate(&self) -> Option<f64> {
+        let c = &self.counters;
+        let candidates = self.sizes.full_block_txs().saturating_sub(1);
+        if c.cmpct_received == 0 || candidates == 0 {
+            return None;
+        }
+        let rebuilt = c.cmpct_reconstructed as f64 / c.cmpct_received as f64;
+        Some(1.0 - rebuilt.powf(1.0 / candidates as f64))
+    }
+
     /// Blocks of the main chain, as a membership vector.
     fn main_chain(&self) -> Vec<bool> {
         let mut on_chain = vec![false; self.mined.len()];
         let best = (0..self.mined.len())
-            .filter_map(|k| self.mined[k].map(|m| (m.height, std::cmp::Reverse(k))))
+            .filter_map(|k| self.mined[k].as_ref().map(|m| (m.height, std::cmp::Reverse(k))))
             .max()
             .map(|(_, std::cmp::Reverse(k))| k as u32);
         let mut cursor = best;
         while let Some(k) = cursor {
             on_chain[k as usize] = true;
-            cursor = self.mined[k as usize].and_then(|m| m.parent);
+            cursor = self.mined[k as usize].as_ref().and_then(|m| m.parent);
         }
         on_chain
     }
@@ -82,11 +96,12 @@ impl Model for Bitcoin {
         let blocks: Vec<_> = mined
             .iter()
             .map(|&k| {
-                let m = self.mined[k].expect("mined");
+                let m = self.mined[k].as_ref().expect("mined");
                 json!({
                     "block": k,
                     "miner": self.plan[k].miner,
                     "height": m.height,
+                    "transactions": m.txs,
                     "parent": m.parent,
                     "mined_ms": m.at.as_millis_f64(),
                     "main_chain": on_chain[k],
@@ -106,6 +121,9 @@ impl Model for Bitcoin {
             "cmpct_received": c.cmpct_received,
             "cmpct_reconstructed": c.cmpct_reconstructed,
             "missing_txs_requested": c.missing_txs,
+            "measured_miss_rate": (c.cmpct_txs > 0).then(|| c.missing_txs as f64 / c.cmpct_txs as f64),
+            "equivalent_miss_rate": self.equivalent_miss_rate(),
+            "transactions_created": self.gossip.as_ref().map(|g| g.transactions()),
             "blocks": blocks,
         });
         Report { metrics, detail }

@@ -21,6 +21,7 @@
 //! A node holds a block once it has validated it (the miner from the moment it mines it).
 
 mod config;
+mod mempool;
 mod messages;
 mod metrics;
 
@@ -29,12 +30,14 @@ pub use messages::{Body, Wire};
 pub use metrics::{METRICS, REACH_CURVE};
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use simulator::rng::{GLOBAL, Purpose, stream};
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime, TimerId};
 
+use mempool::TxGossip;
 use messages::Sizes;
 
 /// Where a node stands with one block.
@@ -54,11 +57,15 @@ struct Planned {
 }
 
 /// A mined block.
-#[derive(Copy, Clone, Debug)]
+#[derive(Clone, Debug)]
 struct Mined {
     parent: Option<u32>,
     height: u32,
     at: SimTime,
+    /// Transactions, the coinbase included.
+    txs: u64,
+    /// With a gossip mempool, the ids of its transactions other than the coinbase.
+    contents: Option<Arc<[u32]>>,
 }
 
 /// A block a node is fetching.
@@ -91,6 +98,10 @@ struct Node {
 pub enum Timer {
     /// This node mines planned block `k`.
     Mine(u32),
+    /// Transaction `t` appears at this node (gossip mempool).
+    NewTx(u32),
+    /// This node announces the transactions it learnt since its last announcement.
+    Trickle,
     /// A block request may have failed.
     Timeout {
         /// The block.
@@ -120,6 +131,8 @@ struct Counters {
     extra_round_trips: u64,
     /// Transactions requested with getblocktxn.
     missing_txs: u64,
+    /// Transactions (other than coinbases) in the compact blocks counted above.
+    cmpct_txs: u64,
 }
 
 /// The state of every node.
@@ -137,6 +150,8 @@ pub struct Bitcoin {
     /// Per block, the delay from mining at which each successive node held it.
     reach: Vec<Vec<SimDuration>>,
     counters: Counters,
+    /// Transaction gossip, with a gossip mempool.
+    gossip: Option<TxGossip>,
 }
 
 impl Bitcoin {
@@ -148,7 +163,15 @@ impl Bitcoin {
         let mut by_miner: Vec<u32> = (0..config.blocks).collect();
         by_miner.sort_by_key(|&k| (plan[k as usize].miner, k));
         let blocks = config.blocks as usize;
+        let gossip = match config.mempool {
+            Mempool::Sampled { .. } => None,
+            Mempool::Gossip { tx_rate, trickle } => {
+                let horizon = plan.last().map_or(SimTime::ZERO, |p| p.at);
+                Some(TxGossip::new(tx_rate, trickle, nodes, horizon, &mut rng))
+            }
+        };
         Bitcoin {
+            gossip,
             sizes: Sizes::new(&config),
             plan,
             by_miner,
@@ -171,7 +194,9 @@ impl Bitcoin {
     }
 
     fn send(&self, to: NodeId, body: Body, ctx: &mut Context<'_, Self>) {
-        ctx.send(to, self.sizes.wire(body));
+        let txs = body.block().and_then(|b| self.mined[b as usize].as_ref()).map_or(0, |m| m.txs);
+        let bytes = self.sizes.of(&body, txs);
+        ctx.send(to, Wire { body, bytes });
     }
 
     fn compact(&self) -> bool {
@@ -185,11 +210,11 @@ impl Bitcoin {
     /// `node` holds `block` from now on.
     fn hold(&mut self, block: u32, node: NodeId, now: SimTime) {
         self.set_have(block, node, Have::Valid);
-        let mined = self.mined[block as usize].expect("a block is held only after it is mined");
-        self.reach[block as usize].push(now.since(mined.at));
-        let taller =
-            |tip: Option<u32>| tip.is_none_or(|t| mined.height > self.mined[t as usize].expect("mined").height);
-        if taller(self.node[node as usize].tip) {
+        let height = |b: u32| self.mined[b as usize].as_ref().expect("a held block is mined").height;
+        let at = self.mined[block as usize].as_ref().expect("a held block is mined").at;
+        let taller = self.node[node as usize].tip.is_none_or(|tip| height(block) > height(tip));
+        self.reach[block as usize].push(now.since(at));
+        if taller {
             self.node[node as usize].tip = Some(block);
         }
     }
@@ -253,6 +278,10 @@ impl Bitcoin {
     /// The whole block is here (from `peer`): validate it, after an early push if configured.
     fn received(&mut self, node: NodeId, block: u32, peer: NodeId, ctx: &mut Context<'_, Self>) {
         self.counters.receptions += 1;
+        let contents = self.contents(block);
+        if let (Some(gossip), Some(contents)) = (self.gossip.as_mut(), contents) {
+            gossip.confirm(node, &contents);
+        }
         self.set_have(block, node, Have::Validating);
         let download = self.note_holder(node, block, peer);
         download.from = Some(peer);
@@ -262,7 +291,8 @@ impl Bitcoin {
         if self.relays_before_validation() {
             self.push_early(node, block, ctx);
         }
-        let cost = SimDuration(self.config.validation.per_tx.0 * self.config.txs_per_block());
+        let txs = self.mined[block as usize].as_ref().map_or(0, |m| m.txs);
+        let cost = SimDuration(self.config.validation.per_tx.0 * txs);
         if cost == SimDuration::ZERO {
             self.validated(node, block, ctx);
         } else {
@@ -305,11 +335,20 @@ impl Bitcoin {
         }
     }
 
-    /// Transactions of `block` this node lacks: each non-coinbase transaction independently with
-    /// the miss rate (counted by geometric skips, so the cost is the number missing).
-    fn missing(&self, rng: &mut ChaCha8Rng) -> u32 {
-        let Mempool::Sampled { miss_rate } = self.config.mempool;
-        let candidates = self.config.txs_per_block() - 1;
+    /// The transaction ids of `block`, with a gossip mempool.
+    fn contents(&self, block: u32) -> Option<Arc<[u32]>> {
+        self.mined[block as usize].as_ref().and_then(|m| m.contents.clone())
+    }
+
+    /// Transactions of `block` that `node` lacks: with a gossip mempool, those it has not seen;
+    /// sampled, each non-coinbase transaction independently with the miss rate (counted by
+    /// geometric skips, so the cost is the number missing).
+    fn missing(&self, node: NodeId, block: u32, rng: &mut ChaCha8Rng) -> u32 {
+        if let (Some(gossip), Some(contents)) = (self.gossip.as_ref(), self.contents(block)) {
+            return gossip.missing(node, &contents);
+        }
+        let Mempool::Sampled { miss_rate } = self.config.mempool else { return 0 };
+        let candidates = self.mined[block as usize].as_ref().map_or(1, |m| m.txs) - 1;
         if miss_rate <= 0.0 || candidates == 0 {
             return 0;
         }
@@ -340,7 +379,8 @@ impl Bitcoin {
         }
         self.set_have(block, node, Have::Fetching);
         self.counters.cmpct_received += 1;
-        let missing = self.missing(ctx.rng());
+        self.counters.cmpct_txs += self.mined[block as usize].as_ref().map_or(1, |m| m.txs) - 1;
+        let missing = self.missing(node, block, ctx.rng());
         if missing == 0 {
             self.counters.cmpct_reconstructed += 1;
             self.received(node, block, from, ctx);
@@ -435,6 +475,11 @@ impl Protocol for Bitcoin {
         for &k in self.by_miner[first..].iter().take_while(|&&k| self.plan[k as usize].miner == node) {
             ctx.set_timer(self.plan[k as usize].at.since(ctx.now()), Timer::Mine(k));
         }
+        if let Some(gossip) = self.gossip.as_ref() {
+            for (after, timer) in gossip.start(node, ctx.rng()) {
+                ctx.set_timer(after, timer);
+            }
+        }
         if self.compact() {
             let chosen: Vec<NodeId> =
                 ctx.peers().iter().copied().take(self.config.high_bandwidth_peers as usize).collect();
@@ -463,6 +508,22 @@ impl Protocol for Bitcoin {
             },
             Body::CmpctBlock(block) => self.on_cmpct_block(node, from, block, ctx),
             Body::GetBlockTxn { block, missing } => self.send(from, Body::BlockTxn { block, missing }, ctx),
+            Body::TxInv(announced) => {
+                if let Some(request) = self.gossip.as_mut().and_then(|g| g.wanted(node, &announced)) {
+                    self.send(from, request, ctx);
+                }
+            }
+            Body::GetTx(ids) => {
+                let Some(gossip) = self.gossip.as_ref() else { return };
+                for &tx in ids.iter().filter(|&&tx| gossip.has_seen(tx, node)) {
+                    self.send(from, Body::Tx(tx), ctx);
+                }
+            }
+            Body::Tx(tx) => {
+                if let Some(gossip) = self.gossip.as_mut() {
+                    gossip.received(node, tx);
+                }
+            }
             Body::SendCmpct { high_bandwidth } => {
                 let list = &mut self.node[node as usize].high_bandwidth_in;
                 list.retain(|&p| p != from);
@@ -477,10 +538,27 @@ impl Protocol for Bitcoin {
         match timer {
             Timer::Mine(block) => {
                 let parent = self.node[node as usize].tip;
-                let height = parent.map_or(0, |p| self.mined[p as usize].expect("a tip is mined").height + 1);
-                self.mined[block as usize] = Some(Mined { parent, height, at: ctx.now() });
+                let height = parent.map_or(0, |p| self.mined[p as usize].as_ref().expect("a tip is mined").height + 1);
+                let full = self.sizes.full_block_txs();
+                let contents: Option<Arc<[u32]>> =
+                    self.gossip.as_mut().map(|g| Arc::from(g.fill_block(node, full as usize - 1)));
+                let txs = contents.as_ref().map_or(full, |c| c.len() as u64 + 1);
+                self.mined[block as usize] = Some(Mined { parent, height, at: ctx.now(), txs, contents });
                 self.hold(block, node, ctx.now());
                 self.relay(node, block, ctx);
+            }
+            Timer::NewTx(tx) => {
+                if let Some(gossip) = self.gossip.as_mut() {
+                    gossip.created(tx, node);
+                }
+            }
+            Timer::Trickle => {
+                let Some(gossip) = self.gossip.as_mut() else { return };
+                if let Some(inv) = gossip.trickle(node, ctx) {
+                    for &peer in ctx.peers() {
+                        self.send(peer, inv.clone(), ctx);
+                    }
+                }
             }
             Timer::Timeout { block, attempt } => self.on_timeout(node, block, attempt, ctx),
         }
