@@ -214,3 +214,35 @@ fn a_sampled_mempool_at_the_measured_miss_rate_matches_real_gossip() {
     let ratio = sampled_t50 / gossip_t50;
     assert!((ratio - 1.0).abs() < 0.1, "t50 sampled / gossip = {ratio} (miss rate {miss_rate})");
 }
+
+#[test]
+fn a_request_that_gets_no_answer_goes_to_the_next_announcer() {
+    // Triangle 0-1-2; 0 mines at once. Node 2 is cut off just while its request (full relay) or
+    // the compact block it asked for (low-bandwidth compact relay) is on the way, so it must
+    // fall back to node 1 after the request timeout, for a full block.
+    use simulator::config::{NodeSet, PartitionConfig};
+    let ms = SimDuration::from_millis;
+    let timeout = SimDuration::from_secs(1);
+    for (relay, cut) in [(Relay::Full, (ms(55), ms(120))), (Relay::Compact, (ms(120), ms(180)))] {
+        let mut net = network(3, TopologyConfig::Edges(vec![(0, 1), (0, 2), (1, 2)]));
+        net.faults.partitions =
+            vec![PartitionConfig { from: cut.0, until: Some(cut.1), nodes: NodeSet::Nodes(vec![2]) }];
+        let config = BitcoinConfig {
+            blocks: 1,
+            block_size: ByteSize(1_000),
+            interval: SimDuration::from_micros(1),
+            relay,
+            hash_power: HashPower::Miners(vec![(0, 1.0)]),
+            mempool: Mempool::Sampled { miss_rate: 1.0 },
+            validation: Validation { per_tx: SimDuration::ZERO, order: ValidationOrder::ValidateThenRelay },
+            request_timeout: timeout,
+            high_bandwidth_peers: 0,
+            ..BitcoinConfig::default()
+        };
+        let (_, _, report) = run(&net, config, 8);
+        assert_eq!(report.detail["blocks"][0]["nodes_reached"], 3, "{relay:?}");
+        let last = last_reach_ms(&report);
+        assert!(last > timeout.as_millis_f64() && last < 1_400.0, "{relay:?}: last node at {last} ms");
+        assert!(metric(&report, "extra_round_trips") > 0.0, "{relay:?}");
+    }
+}
