@@ -7,10 +7,33 @@ pub mod bitcoin;
 pub mod flood;
 pub mod pbft;
 
-use simulator::{Protocol, Report, RunStats};
+use simulator::{Message, NodeId, Protocol, Report, RunStats};
 
 /// A protocol that can summarise a finished run.
 pub trait Model: Protocol {
     /// Scalar metrics (fixed column order) and detail for the run's JSON file.
     fn report(&self, stats: &RunStats) -> Report;
+}
+
+/// A message body with the size it has on the wire, computed by the protocol when sending.
+#[derive(Clone, Debug)]
+pub struct Wire<B> {
+    /// What it says.
+    pub body: B,
+    /// Bytes on the wire.
+    pub bytes: u64,
+}
+
+impl<B> Message for Wire<B> {
+    fn wire_bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// The entries of `by_node` (ids sorted by the node they belong to) that belong to `node`: a
+/// node finds its own planned items (blocks to mine, items to create) when it starts.
+pub(crate) fn planned_for(by_node: &[u32], node_of: impl Fn(u32) -> NodeId, node: NodeId) -> &[u32] {
+    let first = by_node.partition_point(|&id| node_of(id) < node);
+    let count = by_node[first..].iter().take_while(|&&id| node_of(id) == node).count();
+    &by_node[first..first + count]
 }

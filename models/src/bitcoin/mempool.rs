@@ -91,12 +91,11 @@ impl TxGossip {
 
     /// Timers of `node` at the start: its own transactions and its first trickle.
     pub(super) fn start(&self, node: NodeId, rng: &mut ChaCha8Rng) -> Vec<(SimDuration, Timer)> {
-        let first = self.by_origin.partition_point(|&t| self.created[t as usize].1 < node);
-        let mut timers: Vec<(SimDuration, Timer)> = self.by_origin[first..]
-            .iter()
-            .take_while(|&&t| self.created[t as usize].1 == node)
-            .map(|&t| (self.created[t as usize].0.since(SimTime::ZERO), Timer::NewTx(t)))
-            .collect();
+        let mut timers: Vec<(SimDuration, Timer)> =
+            crate::planned_for(&self.by_origin, |t| self.created[t as usize].1, node)
+                .iter()
+                .map(|&t| (self.created[t as usize].0.since(SimTime::ZERO), Timer::NewTx(t)))
+                .collect();
         timers.push((self.next_trickle(rng), Timer::Trickle));
         timers
     }

@@ -8,8 +8,6 @@
 
 use std::sync::Arc;
 
-use simulator::Message;
-
 use super::config::BitcoinConfig;
 
 /// What travels between peers.
@@ -67,19 +65,7 @@ impl Body {
 }
 
 /// A message with its size on the wire.
-#[derive(Clone, Debug)]
-pub struct Wire {
-    /// What it says.
-    pub body: Body,
-    /// Bytes on the wire.
-    pub bytes: u64,
-}
-
-impl Message for Wire {
-    fn wire_bytes(&self) -> u64 {
-        self.bytes
-    }
-}
+pub type Wire = crate::Wire<Body>;
 
 const HEADER: u64 = 24;
 const INV_ENTRY: u64 = 36;

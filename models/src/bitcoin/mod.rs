@@ -471,8 +471,7 @@ impl Protocol for Bitcoin {
     type Job = Job;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        let first = self.by_miner.partition_point(|&k| self.plan[k as usize].miner < node);
-        for &k in self.by_miner[first..].iter().take_while(|&&k| self.plan[k as usize].miner == node) {
+        for &k in crate::planned_for(&self.by_miner, |k| self.plan[k as usize].miner, node) {
             ctx.set_timer(self.plan[k as usize].at.since(ctx.now()), Timer::Mine(k));
         }
         if let Some(gossip) = self.gossip.as_ref() {

@@ -143,8 +143,7 @@ impl Protocol for Flood {
     type Job = Forward;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        let first = self.by_source.partition_point(|&k| self.plan[k as usize].source < node);
-        for &k in self.by_source[first..].iter().take_while(|&&k| self.plan[k as usize].source == node) {
+        for &k in crate::planned_for(&self.by_source, |k| self.plan[k as usize].source, node) {
             ctx.set_timer(self.plan[k as usize].at.since(ctx.now()), k);
         }
     }

@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use simulator::Message;
 use simulator::rng::splitmix64;
 
 use super::config::{Auth, PbftConfig};
@@ -305,20 +304,8 @@ impl Body {
     }
 }
 
-/// A message on the wire: its body and its modelled size.
-#[derive(Clone, Debug)]
-pub struct Wire {
-    /// What it says.
-    pub body: Body,
-    /// Bytes on the wire.
-    pub bytes: u64,
-}
-
-impl Message for Wire {
-    fn wire_bytes(&self) -> u64 {
-        self.bytes
-    }
-}
+/// A message with its size on the wire.
+pub type Wire = crate::Wire<Body>;
 
 const HEADER: u64 = 48;
 const DIGEST: u64 = 32;

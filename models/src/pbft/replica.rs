@@ -35,6 +35,21 @@ pub(super) struct Slot {
 }
 
 impl Slot {
+    /// What this replica sent for the slot in its view: the PRE-PREPARE (as primary) or its
+    /// PREPARE, and its COMMIT once prepared. Appended to `out`, for resending.
+    fn own_messages(&self, seq: Seq, primary: bool, out: &mut Vec<Body>) {
+        let Some(batch) = &self.proposal else { return };
+        let (view, digest) = (self.view, batch.digest);
+        out.push(if primary {
+            Body::PrePrepare { view, seq, batch: batch.clone() }
+        } else {
+            Body::Prepare { view, seq, digest }
+        });
+        if self.prepared {
+            out.push(Body::Commit { view, seq, digest });
+        }
+    }
+
     /// Moves the slot to `view` at `now`, forgetting votes and proposals of older views.
     pub(super) fn enter(&mut self, view: View, now: SimTime) {
         self.touched = now;
@@ -602,23 +617,14 @@ impl Replica {
         if self.active {
             let primary = self.is_primary_of(self.view, shared);
             for (&seq, slot) in self.log.range(self.last_executed + 1..) {
-                if slot.committed.is_some() || slot.view != self.view {
+                if slot.committed.is_some() || slot.view != self.view || slot.proposal.is_none() {
                     continue;
                 }
-                let Some(batch) = &slot.proposal else { continue };
                 unfinished = true;
                 if now.since(slot.touched) < interval {
                     continue;
                 }
-                let (view, digest) = (self.view, batch.digest);
-                if primary {
-                    resend.push(Body::PrePrepare { view, seq, batch: batch.clone() });
-                } else {
-                    resend.push(Body::Prepare { view, seq, digest });
-                }
-                if slot.prepared {
-                    resend.push(Body::Commit { view, seq, digest });
-                }
+                slot.own_messages(seq, primary, &mut resend);
             }
         }
         if self.active && self.running.is_none() && self.blocked_on_missing_slot(now, interval) {
@@ -659,15 +665,8 @@ impl Replica {
         let primary = self.is_primary_of(view, shared);
         let mut resend = Vec::new();
         for (&seq, slot) in self.log.range(executed + 1..=executed + Self::STATUS_SPAN) {
-            let Some(batch) = slot.proposal.as_ref().filter(|_| slot.view == view) else { continue };
-            let digest = batch.digest;
-            if primary {
-                resend.push(Body::PrePrepare { view, seq, batch: batch.clone() });
-            } else {
-                resend.push(Body::Prepare { view, seq, digest });
-            }
-            if slot.prepared {
-                resend.push(Body::Commit { view, seq, digest });
+            if slot.view == view {
+                slot.own_messages(seq, primary, &mut resend);
             }
         }
         for body in resend {
