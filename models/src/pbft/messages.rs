@@ -246,8 +246,24 @@ pub enum Kind {
     Status,
 }
 
+/// Messages sent, per kind: a fixed array, since it is bumped for every message.
+#[derive(Clone, Debug, Default)]
+pub struct KindCounts([u64; Kind::ALL.len()]);
+
+impl KindCounts {
+    /// Adds `messages` of `kind`.
+    pub fn add(&mut self, kind: Kind, messages: u64) {
+        self.0[kind as usize] += messages;
+    }
+
+    /// Messages of `kind`.
+    pub fn get(&self, kind: Kind) -> u64 {
+        self.0[kind as usize]
+    }
+}
+
 impl Kind {
-    /// Every kind, in counter order.
+    /// Every kind, in counter order (the order of the variants).
     pub const ALL: [Kind; 10] = [
         Kind::Request,
         Kind::Reply,
@@ -405,6 +421,16 @@ impl Sizes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_count_in_their_own_slots() {
+        let mut counts = KindCounts::default();
+        for (i, kind) in Kind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, i, "Kind::ALL follows the variant order");
+            counts.add(kind, i as u64 + 1);
+        }
+        assert!(Kind::ALL.into_iter().enumerate().all(|(i, kind)| counts.get(kind) == i as u64 + 1));
+    }
 
     #[test]
     fn executed_set_compacts_contiguous_numbers() {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use simulator::{MetricValue, Report, RunStats, SimDuration, SimTime};
 
 use super::Pbft;
-use super::messages::Kind;
+use super::messages::{Kind, KindCounts};
 use crate::Model;
 
 /// The metric columns of a PBFT run, in order.
@@ -56,12 +56,10 @@ impl Model for Pbft {
         let throughput =
             if measured > 0.0 { MetricValue::real(latencies.len() as f64 / measured) } else { MetricValue::Missing };
         let committed = shared.checker.committed_requests();
-        let replica_messages: u64 = shared
-            .stats
-            .replica_messages
+        let replica_messages: u64 = Kind::ALL
             .iter()
-            .filter(|(kind, _)| **kind != Kind::Checkpoint)
-            .map(|(_, count)| count)
+            .filter(|&&kind| kind != Kind::Checkpoint)
+            .map(|&k| shared.stats.replica_messages.get(k))
             .sum();
         let recovery = match (shared.stats.primary_failure, shared.stats.recovered) {
             (Some((failed, _)), Some(recovered)) => MetricValue::real(recovered.since(failed).as_millis_f64()),
@@ -82,10 +80,10 @@ impl Model for Pbft {
             ("events", MetricValue::Count(stats.events)),
         ];
 
-        let counts = |map: &std::collections::BTreeMap<Kind, u64>| {
+        let counts = |counts: &KindCounts| {
             let mut out = Map::new();
             for kind in Kind::ALL {
-                out.insert(kind.name().to_string(), json!(map.get(&kind).copied().unwrap_or(0)));
+                out.insert(kind.name().to_string(), json!(counts.get(kind)));
             }
             Value::Object(out)
         };

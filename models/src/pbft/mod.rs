@@ -33,7 +33,7 @@ use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 use checker::SafetyChecker;
 use client::Client;
 use config::Auth as AuthKind;
-use messages::{Batch, Body, Kind, Seq, Sizes, View};
+use messages::{Batch, Body, Kind, KindCounts, Seq, Sizes, View};
 use replica::Replica;
 use workload::KeyGenerator;
 
@@ -109,9 +109,9 @@ pub enum Job {
 #[derive(Clone, Debug, Default)]
 struct Stats {
     /// Messages sent between replicas, by kind.
-    replica_messages: BTreeMap<Kind, u64>,
+    replica_messages: KindCounts,
     /// Messages sent by clients and to clients, by kind.
-    client_messages: BTreeMap<Kind, u64>,
+    client_messages: KindCounts,
     /// The first time a correct replica installed each view after view 0.
     installed: BTreeMap<View, SimTime>,
     /// The first primary failure: when, and in which view.
@@ -200,7 +200,7 @@ impl Shared {
         } else {
             &mut self.stats.replica_messages
         };
-        *counters.entry(kind).or_default() += messages;
+        counters.add(kind, messages);
     }
 
     /// `replica` committed `batch` at `seq` in `view`.
