@@ -119,6 +119,7 @@ fn flood_experiment(nodes: u32, items: u32, contention: Contention) -> Experimen
                 download: Bandwidth::BitsPerSec(50_000_000),
             },
             contention,
+            unqueued_up_to: Default::default(),
             latency: LatencyConfig::LogNormal { median: SimDuration::from_millis(50), sigma: 0.5 },
             loss: 0.0,
             link_loss: Vec::new(),

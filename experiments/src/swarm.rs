@@ -100,6 +100,7 @@ pub fn case(seed: u64) -> Experiment {
             download: Bandwidth::BitsPerSec(100_000_000),
         },
         contention: Contention::FairShare,
+        unqueued_up_to: Default::default(),
         // Per-message latencies from a range reorder messages between the same pair of nodes.
         latency: LatencyConfig::Uniform { min: millis(&mut rng, 1, 5), max: millis(&mut rng, 6, 40) },
         loss,

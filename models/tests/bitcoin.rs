@@ -18,6 +18,7 @@ fn network(nodes: u32, topology: TopologyConfig) -> NetworkConfig {
         topology,
         bandwidth: BandwidthConfig { upload: Bandwidth::BitsPerSec(RATE), download: Bandwidth::BitsPerSec(RATE) },
         contention: Contention::Fifo,
+        unqueued_up_to: Default::default(),
         latency: LatencyConfig::Constant(DELTA),
         loss: 0.0,
         link_loss: Vec::new(),

@@ -19,6 +19,7 @@ fn network(nodes: u32, topology: TopologyConfig) -> NetworkConfig {
             download: Bandwidth::BitsPerSec(20_000_000),
         },
         contention: Contention::FairShare,
+        unqueued_up_to: Default::default(),
         latency: LatencyConfig::LogNormal { median: SimDuration::from_millis(40), sigma: 0.5 },
         loss: 0.0,
         link_loss: Vec::new(),

@@ -23,6 +23,7 @@ fn network(replicas: u32, clients: u32) -> NetworkConfig {
         topology: TopologyConfig::Complete,
         bandwidth: BandwidthConfig { upload: Bandwidth::Unlimited, download: Bandwidth::Unlimited },
         contention: Contention::Fifo,
+        unqueued_up_to: Default::default(),
         latency: LatencyConfig::Constant(DELTA),
         loss: 0.0,
         link_loss: Vec::new(),

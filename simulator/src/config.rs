@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::disk::DiskConfig;
 use crate::time::SimDuration;
-use crate::units::{Bandwidth, Throughput};
+use crate::units::{Bandwidth, ByteSize, Throughput};
 
 /// A validation failure: the key path of the offending value and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,12 @@ pub struct NetworkConfig {
     /// How concurrent transfers share a node's uplink and downlink.
     #[serde(default)]
     pub contention: Contention,
+    /// Messages of at most this size (one packet, say "1500B") take no share of the access links:
+    /// each arrives `S·8 / min(U, D) + L` after it is sent, however busy the links are, and
+    /// delays no other transfer. This spares the events of small control messages, whose queueing
+    /// is a few packet times. "0B" (the default) queues every message.
+    #[serde(default)]
+    pub unqueued_up_to: ByteSize,
     /// One-way propagation latency of each message.
     #[serde(default)]
     pub latency: LatencyConfig,

@@ -17,7 +17,7 @@ use crate::config::{
     BandwidthConfig, Contention, Jitter, LatencyConfig, NetworkConfig, Region, RegionLatency, TopologyConfig,
 };
 use crate::time::SimDuration;
-use crate::units::Bandwidth;
+use crate::units::{Bandwidth, ByteSize};
 
 /// The preset names.
 pub const NAMES: [&str; 2] = ["bitcoin-2015", "bitcoin-2019"];
@@ -34,6 +34,8 @@ const OUTBOUND_CDF: [f64; 20] = [
 ];
 
 const INBOUND_CAP: u32 = 125;
+/// Messages up to one Ethernet packet do not queue on access links.
+const PACKET: u64 = 1500;
 
 struct Measured {
     shares: [f64; 6],
@@ -90,6 +92,7 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
         topology: TopologyConfig::OutboundDegree { cdf: OUTBOUND_CDF.to_vec(), inbound_cap: Some(INBOUND_CAP) },
         bandwidth: BandwidthConfig::default(),
         contention: Contention::FairShare,
+        unqueued_up_to: ByteSize(PACKET),
         latency: LatencyConfig::Regions(RegionLatency {
             regions,
             matrix_ms: measured.latency_ms.iter().map(|row| row.to_vec()).collect(),

@@ -1,21 +1,24 @@
-//! The event queue: a timing wheel of `(key, event)` entries with an overflow heap. The key is
+//! The event queue: a timing wheel of small `(key, payload index)` entries with an overflow heap;
+//! the events themselves wait in a slab and move only when scheduled and when popped. The key is
 //! `(time, seq)`, where `seq` is assigned at scheduling time; that makes the order total and
 //! deterministic: same-time events run in the order they were scheduled.
 //!
-//! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) go into
+//! Time is cut into slots of 2^20 ns (1.05 ms). Entries of the next 16,384 slots (17 s) go into
 //! the slot's vector in O(1); later ones wait in a binary heap and move into the wheel as it
-//! turns. When the wheel reaches a slot, that slot's events are sorted once and popped in order;
-//! events scheduled into the current slot join its back when they sort last, and a small heap
+//! turns. When the wheel reaches a slot, that slot's entries are sorted once and popped in order;
+//! entries scheduled into the current slot join its back when they sort last, and a small heap
 //! otherwise. This works because the simulation is monotone: nothing is scheduled before the last
-//! popped event. Events stay in contiguous vectors and move at most twice, which keeps the queue
+//! popped event. Entries stay in contiguous vectors and move at most twice, which keeps the queue
 //! fast when millions of events are pending (a binary heap is memory-bound there, and a radix
-//! heap moves entries many times). Cancellation is lazy: the key goes into a set and the entry is
-//! skipped when it comes up.
+//! heap moves entries many times).
+//!
+//! Cancellation frees the event's payload at once; its entry stays in the wheel and is skipped when
+//! it comes up, because the payload slot it points to is empty or holds an event of another `seq`.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
+use crate::slab::Slab;
 use crate::time::SimTime;
 
 /// The order of events: time, then scheduling sequence.
@@ -25,76 +28,60 @@ struct Key {
     seq: u64,
 }
 
-/// Hashes a key by its sequence number alone (unique per event), with one multiplication: the
-/// cancellation set is hot when links reschedule often, and it is never iterated.
-#[derive(Default)]
-struct SeqHasher(u64);
-
-impl Hasher for SeqHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+/// A scheduled event as the wheel holds it. Ordered by key alone (`payload` is unique per live
+/// key, so the derived order agrees).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Entry {
+    key: Key,
+    payload: u32,
 }
 
 /// A handle to a scheduled event, used to cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct EventKey(Key);
+pub struct EventKey(Entry);
 
 const SLOT_BITS: u32 = 20;
 const SLOTS: u64 = 1 << 14;
 const WORDS: usize = (SLOTS / 64) as usize;
 
+/// Wheel slots this close ahead of the current one get a recycled buffer on their first entry.
+const RECYCLE_AHEAD: u64 = 256;
+/// Buffers larger than this are freed rather than recycled, and at most `MAX_SPARE` wait for
+/// reuse: recycling holds at most (`RECYCLE_AHEAD` + `MAX_SPARE`) × this many entries beyond the
+/// pending ones. One slot is emptied for each slot that fills, so a few spares are enough.
+const RECYCLE_MAX_CAPACITY: usize = 1 << 14;
+const MAX_SPARE: usize = 16;
+
 fn slot_of(key: Key) -> u64 {
     key.time >> SLOT_BITS
 }
 
-/// An event beyond the wheel, ordered by key alone (earliest on top of the heap).
-struct Far<E>(Key, E);
-
-impl<E> PartialEq for Far<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-impl<E> Eq for Far<E> {}
-impl<E> PartialOrd for Far<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Far<E> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.cmp(&other.0)
-    }
-}
-
-/// A deterministic priority queue of events with lazy cancellation.
+/// A deterministic priority queue of events with cancellation.
 pub struct EventQueue<E> {
-    /// Events of the current slot, in key order: the slot's events sorted once, plus events
-    /// scheduled later that sort after all of them (the common case), appended at the back.
-    current: VecDeque<(Key, E)>,
-    /// Events scheduled into the current slot that sort before its last event. A heap, so that a
-    /// burst of them (many replicas' short CPU jobs within one slot) never shifts the deque.
-    early: BinaryHeap<Reverse<Far<E>>>,
+    /// Pending events with their `seq`, which tells a live entry from a cancelled one.
+    payloads: Slab<(u64, E)>,
+    /// Entries of the current slot in key order from `cursor` on: the slot's entries sorted once,
+    /// then entries scheduled into it later that sort after all of them (the common case).
+    current: Vec<Entry>,
+    cursor: usize,
+    /// Entries scheduled into the current slot that sort before its last entry. A heap, so that a
+    /// burst of them (many replicas' short CPU jobs within one slot) costs O(log n) each.
+    early: BinaryHeap<Reverse<Entry>>,
     current_slot: u64,
-    /// `wheel[s % SLOTS]` holds the events of slot `s`, for `current_slot < s < current_slot + SLOTS`.
-    wheel: Vec<Vec<(Key, E)>>,
-    /// Bit `s % SLOTS` is set when that wheel slot holds events.
+    /// `wheel[s % SLOTS]` holds the entries of slot `s`, for `current_slot < s < current_slot + SLOTS`.
+    wheel: Vec<Vec<Entry>>,
+    /// Bit `s % SLOTS` is set when that wheel slot holds entries.
     occupied: [u64; WORDS],
-    overflow: BinaryHeap<Reverse<Far<E>>>,
+    /// Emptied slot buffers, reused by the next slots to fill so that busy slots do not grow
+    /// their vectors from nothing each time.
+    spare: Vec<Vec<Entry>>,
+    overflow: BinaryHeap<Reverse<Entry>>,
+    /// Scratch space for sorting a slot.
+    sort_words: Vec<u64>,
+    sorted: Vec<Entry>,
     /// Key of the last popped entry; every pending key is larger.
     last: Key,
     next_seq: u64,
-    /// Keys cancelled but not yet popped. Only looked up, never iterated.
-    cancelled: HashSet<Key, BuildHasherDefault<SeqHasher>>,
     live: usize,
 }
 
@@ -108,35 +95,54 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            current: VecDeque::new(),
+            payloads: Slab::default(),
+            current: Vec::new(),
+            cursor: 0,
             early: BinaryHeap::new(),
             current_slot: 0,
             wheel: (0..SLOTS).map(|_| Vec::new()).collect(),
             occupied: [0; WORDS],
+            spare: Vec::new(),
             overflow: BinaryHeap::new(),
+            sort_words: Vec::new(),
+            sorted: Vec::new(),
             last: Key::default(),
             // Sequence numbers start at 1 so that every key is above the initial `last`.
             next_seq: 1,
-            cancelled: HashSet::default(),
             live: 0,
         }
     }
 
-    fn place(&mut self, key: Key, event: E) {
-        let slot = slot_of(key);
+    fn place(&mut self, entry: Entry) {
+        let slot = slot_of(entry.key);
         if slot == self.current_slot {
-            if self.current.back().is_none_or(|(last, _)| *last < key) {
-                self.current.push_back((key, event));
+            if self.current.last().is_none_or(|last| last.key < entry.key) {
+                self.current.push(entry);
             } else {
-                self.early.push(Reverse(Far(key, event)));
+                self.early.push(Reverse(entry));
             }
         } else if slot < self.current_slot + SLOTS {
-            let index = (slot % SLOTS) as usize;
-            self.wheel[index].push((key, event));
-            self.occupied[index / 64] |= 1 << (index % 64);
+            self.file_in_wheel(slot, entry);
         } else {
-            self.overflow.push(Reverse(Far(key, event)));
+            self.overflow.push(Reverse(entry));
         }
+    }
+
+    /// Files an entry into a future slot. A slot receives its entries in `seq` order among equal
+    /// times: entries from the overflow heap arrive in key order and before any entry scheduled
+    /// straight into the slot (possible only once the slot is within the wheel's span, when the
+    /// overflow holds nothing for it any more), and those arrive in `seq` order.
+    fn file_in_wheel(&mut self, slot: u64, entry: Entry) {
+        let index = (slot % SLOTS) as usize;
+        let entries = &mut self.wheel[index];
+        if entries.capacity() == 0
+            && slot < self.current_slot + RECYCLE_AHEAD
+            && let Some(buffer) = self.spare.pop()
+        {
+            *entries = buffer;
+        }
+        entries.push(entry);
+        self.occupied[index / 64] |= 1 << (index % 64);
     }
 
     /// Schedules `event` at `time` and returns a key that can cancel it.
@@ -148,21 +154,25 @@ impl<E> EventQueue<E> {
         let key = Key { time: time.0, seq: self.next_seq };
         self.next_seq += 1;
         debug_assert!(key > self.last, "event scheduled in the past");
-        self.place(key, event);
+        let entry = Entry { key, payload: self.payloads.insert((key.seq, event)) };
+        self.place(entry);
         self.live += 1;
-        EventKey(key)
+        EventKey(entry)
+    }
+
+    /// Whether `entry` is still pending: its payload slot holds the event it was scheduled with.
+    fn is_pending(&self, entry: Entry) -> bool {
+        self.payloads.try_get(entry.payload).is_some_and(|(seq, _)| *seq == entry.key.seq)
     }
 
     /// Cancels a pending event; returns false if it already ran or was cancelled.
     pub fn cancel(&mut self, key: EventKey) -> bool {
-        if key.0 <= self.last {
+        if !self.is_pending(key.0) {
             return false;
         }
-        let fresh = self.cancelled.insert(key.0);
-        if fresh {
-            self.live -= 1;
-        }
-        fresh
+        self.payloads.remove(key.0.payload);
+        self.live -= 1;
+        true
     }
 
     /// The first occupied wheel slot after the current one, in time order.
@@ -187,59 +197,83 @@ impl<E> EventQueue<E> {
         None
     }
 
-    /// Moves the wheel to the next slot holding events and makes it current.
+    /// Moves the wheel to the next slot holding entries and makes it current.
     fn advance(&mut self) -> bool {
         let next = match (self.next_occupied(), self.overflow.peek()) {
             (Some(slot), _) => slot,
-            (None, Some(Reverse(Far(key, _)))) => slot_of(*key),
+            (None, Some(Reverse(entry))) => slot_of(entry.key),
             (None, None) => return false,
         };
         self.current_slot = next;
-        while let Some(Reverse(Far(key, _))) = self.overflow.peek() {
-            if slot_of(*key) >= next + SLOTS {
+        while let Some(Reverse(entry)) = self.overflow.peek() {
+            let slot = slot_of(entry.key);
+            if slot >= next + SLOTS {
                 break;
             }
-            let Reverse(Far(key, event)) = self.overflow.pop().expect("peeked");
-            let index = (slot_of(key) % SLOTS) as usize;
-            self.wheel[index].push((key, event));
-            self.occupied[index / 64] |= 1 << (index % 64);
+            let Reverse(entry) = self.overflow.pop().expect("peeked");
+            self.file_in_wheel(slot, entry);
         }
         let index = (next % SLOTS) as usize;
         self.occupied[index / 64] &= !(1 << (index % 64));
-        // Take the slot's events in key order. The slot starts empty again without keeping an
-        // allocation: retained capacity in thousands of slots would add up to more than the
-        // events pending at any time.
-        let mut events = std::mem::take(&mut self.wheel[index]);
-        events.sort_unstable_by_key(|entry| entry.0);
-        self.current = VecDeque::from(events);
+        // The slot's vector is left without an allocation: capacity kept in thousands of slots
+        // would add up to more than the entries pending at any time; `spare` recycles instead.
+        let mut finished = std::mem::replace(&mut self.current, std::mem::take(&mut self.wheel[index]));
+        if finished.capacity() <= RECYCLE_MAX_CAPACITY && self.spare.len() < MAX_SPARE {
+            finished.clear();
+            self.spare.push(finished);
+        }
+        self.sort_current();
+        self.cursor = 0;
         true
+    }
+
+    /// Puts the new current slot's entries in key order. Sorting one word per entry, its time
+    /// within the slot above its index, is several times cheaper than sorting the entries, and
+    /// gives key order because a slot receives its entries in `seq` order among equal times (see
+    /// [`EventQueue::file_in_wheel`]).
+    fn sort_current(&mut self) {
+        const INDEX_BITS: u32 = 64 - SLOT_BITS;
+        let mut words = std::mem::take(&mut self.sort_words);
+        words.clear();
+        words.extend(self.current.iter().enumerate().map(|(index, entry)| {
+            debug_assert!((index as u64) < 1 << INDEX_BITS);
+            ((entry.key.time & ((1 << SLOT_BITS) - 1)) << INDEX_BITS) | index as u64
+        }));
+        words.sort_unstable();
+        let mut sorted = std::mem::take(&mut self.sorted);
+        sorted.clear();
+        sorted.extend(words.iter().map(|&word| self.current[(word & ((1 << INDEX_BITS) - 1)) as usize]));
+        self.sorted = std::mem::replace(&mut self.current, sorted);
+        self.sort_words = words;
     }
 
     /// Removes and returns the earliest live event, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
-            let from_early = match (self.current.front(), self.early.peek()) {
-                (Some((front, _)), Some(Reverse(Far(early, _)))) => early < front,
+            let front = self.current.get(self.cursor);
+            let from_early = match (front, self.early.peek()) {
+                (Some(front), Some(Reverse(early))) => early.key < front.key,
                 (None, Some(_)) => true,
                 (_, None) => false,
             };
             let next = if from_early {
-                self.early.pop().map(|Reverse(Far(key, event))| (key, event))
+                self.early.pop().map(|Reverse(entry)| entry)
             } else {
-                self.current.pop_front()
+                front.copied().inspect(|_| self.cursor += 1)
             };
-            let Some((key, event)) = next else {
+            let Some(entry) = next else {
                 if self.advance() {
                     continue;
                 }
                 return None;
             };
-            self.last = key;
-            if !self.cancelled.is_empty() && self.cancelled.remove(&key) {
+            self.last = entry.key;
+            if !self.is_pending(entry) {
                 continue;
             }
+            let (_, event) = self.payloads.remove(entry.payload);
             self.live -= 1;
-            return Some((SimTime(key.time), event));
+            return Some((SimTime(entry.key.time), event));
         }
     }
 

@@ -83,7 +83,13 @@ impl World {
         };
         let latency = LatencyModel::build(&config.latency, n, seed);
         let capacities = capacities(config, &latency);
-        let network = NetworkSetup { capacities, contention: config.contention, latency, seed };
+        let network = NetworkSetup {
+            capacities,
+            contention: config.contention,
+            unqueued_up_to: config.unqueued_up_to.bytes(),
+            latency,
+            seed,
+        };
         let (faults, fault_schedule) = Faults::new(n, &config.faults, config.loss, &config.link_loss);
         Ok(World {
             topology,

@@ -69,6 +69,26 @@ fn fair_share_rerates_when_a_transfer_joins_late() {
 }
 
 #[test]
+fn messages_up_to_the_unqueued_size_skip_busy_links_and_delay_nothing() {
+    let (big, small, l) = (125_000u64, 1_500u64, 20 * MS);
+    let (u, d) = (10_000_000u64, 100_000_000u64);
+    for contention in [Fifo, FairShare] {
+        let mut config = network(3, Bandwidth::BitsPerSec(u), Bandwidth::BitsPerSec(d), contention, SimDuration(l));
+        // A large transfer holds the uplink when a small message and a second large one follow.
+        let plan = vec![send(0, 0, 1, big), send(MS, 0, 2, small), send(MS, 0, 2, small + 1)];
+        let queued = delivery_times(&config, plan.clone());
+        config.unqueued_up_to = simulator::units::ByteSize(small);
+        let unqueued = delivery_times(&config, plan);
+        assert_eq!(unqueued[1], MS + tx(small, u) + l, "{contention:?}: uncontended time");
+        assert!(queued[1] > unqueued[1], "{contention:?}: queued, the small message waits");
+        // The large transfer no longer shares its uplink with the small message (FairShare); the
+        // message one byte over the size still queues.
+        assert_eq!(unqueued[0], queued[0] - if contention == FairShare { tx(small, u) } else { 0 });
+        assert!(unqueued[2] > MS + tx(small + 1, u) + l, "{contention:?}: one byte over queues");
+    }
+}
+
+#[test]
 fn unlimited_links_cost_only_latency() {
     for contention in [Fifo, FairShare] {
         let config = network(2, Bandwidth::Unlimited, Bandwidth::Unlimited, contention, SimDuration(3 * MS));
@@ -192,7 +212,13 @@ fn delivery_times_with_downlinks(
     let capacities =
         LinkCapacities { upload: vec![config.bandwidth.upload; downlinks.len()], download: downlinks.to_vec() };
     let latency = simulator::latency::LatencyModel::build(&config.latency, config.nodes, 1);
-    world.network = NetworkSetup { capacities, contention: config.contention, latency, seed: 1 };
+    world.network = NetworkSetup {
+        capacities,
+        contention: config.contention,
+        unqueued_up_to: config.unqueued_up_to.bytes(),
+        latency,
+        seed: 1,
+    };
     let (done, _) = Simulation::new(Scripted { plan, deliveries: Vec::new() }, world, 1, Limits::default()).run();
     let mut times = vec![u64::MAX; n];
     for d in done.deliveries {

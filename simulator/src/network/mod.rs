@@ -5,6 +5,9 @@
 //!
 //! How concurrent transfers share a link is the [`Contention`] policy: [`fifo`] serves one transfer
 //! at a time per link, [`fair_share`] splits capacity equally between concurrent transfers.
+//! Messages no larger than `unqueued_up_to` bytes skip both: they are always delivered at the
+//! uncontended time and take nothing from other transfers, as a single packet interleaved with
+//! other flows nearly does.
 
 mod fair_share;
 mod fifo;
@@ -73,6 +76,8 @@ pub struct NetworkSetup {
     pub capacities: LinkCapacities,
     /// Sharing policy of each link.
     pub contention: Contention,
+    /// Messages of at most this many bytes do not queue (0: every message queues).
+    pub unqueued_up_to: u64,
     /// Latency model.
     pub latency: LatencyModel,
     /// Master seed of the latency streams.
@@ -87,6 +92,7 @@ enum Links<T> {
 /// The state of every link in the network, carrying payloads of type `T`.
 pub struct Network<T> {
     capacities: LinkCapacities,
+    unqueued_up_to: u64,
     latency: LatencyModel,
     latency_streams: NodeStreams,
     links: Links<T>,
@@ -95,13 +101,19 @@ pub struct Network<T> {
 impl<T: Transit> Network<T> {
     /// A network with idle links.
     pub fn new(setup: NetworkSetup) -> Self {
-        let NetworkSetup { capacities, contention, latency, seed } = setup;
+        let NetworkSetup { capacities, contention, unqueued_up_to, latency, seed } = setup;
         let nodes = capacities.upload.len();
         let links = match contention {
             Contention::Fifo => Links::Fifo(FifoLinks::new(nodes)),
             Contention::FairShare => Links::FairShare(FairShareLinks::new(nodes)),
         };
-        Network { capacities, latency, latency_streams: NodeStreams::new(seed, Purpose::Latency, nodes), links }
+        Network {
+            capacities,
+            unqueued_up_to,
+            latency,
+            latency_streams: NodeStreams::new(seed, Purpose::Latency, nodes),
+            links,
+        }
     }
 
     /// Draws the latency of one message; each sender has its own stream.
@@ -112,7 +124,13 @@ impl<T: Transit> Network<T> {
 
     /// Starts moving `payload` from its sender to its receiver.
     pub fn send(&mut self, now: SimTime, payload: T, sched: &mut impl Scheduler<T>) {
-        let latency = self.sample_latency(payload.sender(), payload.receiver());
+        let (from, to, bytes) = (payload.sender(), payload.receiver(), payload.wire_bytes());
+        let latency = self.sample_latency(from, to);
+        if self.unqueued_up_to > 0 && bytes <= self.unqueued_up_to {
+            let bottleneck = self.capacities.upload[from as usize].min(self.capacities.download[to as usize]);
+            sched.schedule_delivery(now + bottleneck.transfer_time(bytes) + latency, payload);
+            return;
+        }
         match &mut self.links {
             Links::Fifo(links) => links.send(now, payload, latency, &self.capacities, sched),
             Links::FairShare(links) => links.send(now, payload, latency, &self.capacities, sched),

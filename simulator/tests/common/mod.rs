@@ -90,6 +90,7 @@ pub fn network(
         topology: TopologyConfig::Complete,
         bandwidth: BandwidthConfig { upload, download },
         contention,
+        unqueued_up_to: Default::default(),
         latency: LatencyConfig::Constant(latency),
         loss: 0.0,
         link_loss: Vec::new(),
