@@ -8,6 +8,7 @@ use crate::cpu::Cpus;
 use crate::digest::Digest;
 use crate::disk::{DiskOp, Disks};
 use crate::faults::{FaultEvent, Faults};
+use crate::id_hash::BuildIdHasher;
 use crate::network::{NetEvent, Network, Scheduler, Transit};
 use crate::protocol::{Context, Effect, Effects, Message, Protocol, TimerId};
 use crate::queue::{EventKey, EventQueue};
@@ -99,7 +100,7 @@ pub struct Simulation<P: Protocol> {
     disks: Disks,
     faults: Faults,
     queue: EventQueue<Event<P>>,
-    timers: HashMap<TimerId, EventKey>,
+    timers: HashMap<TimerId, EventKey, BuildIdHasher>,
     effects: Effects<P>,
     protocol_streams: NodeStreams,
     loss_streams: NodeStreams,
@@ -130,7 +131,7 @@ impl<P: Protocol> Simulation<P> {
             disks: world.disks,
             faults: world.faults,
             queue,
-            timers: HashMap::new(),
+            timers: HashMap::default(),
             effects: Effects::default(),
             protocol_streams: NodeStreams::new(seed, Purpose::Protocol, nodes),
             loss_streams: NodeStreams::new(seed, Purpose::Loss, nodes),
@@ -252,8 +253,7 @@ impl<P: Protocol> Simulation<P> {
 
     /// Runs one handler of `node` and applies the effects it recorded.
     fn call(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Context<'_, P>)) {
-        let rng = self.protocol_streams.get(node as usize);
-        let mut ctx = Context::new(self.now, node, &self.topology, rng, &mut self.effects);
+        let mut ctx = Context::new(self.now, node, &self.topology, &mut self.protocol_streams, &mut self.effects);
         handler(&mut self.protocol, &mut ctx);
         let mut effects = std::mem::take(self.effects.buffer());
         for effect in effects.drain(..) {

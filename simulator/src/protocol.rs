@@ -8,6 +8,7 @@
 use rand_chacha::ChaCha8Rng;
 use std::fmt;
 
+use crate::rng::NodeStreams;
 use crate::time::{SimDuration, SimTime};
 use crate::topology::{NodeId, Topology};
 
@@ -139,20 +140,22 @@ pub struct Context<'a, P: Protocol> {
     now: SimTime,
     node: NodeId,
     topology: &'a Topology,
-    rng: &'a mut ChaCha8Rng,
+    /// Every node's protocol stream; this node's is created or touched only when drawn from.
+    streams: &'a mut NodeStreams,
     effects: &'a mut Effects<P>,
 }
 
 impl<'a, P: Protocol> Context<'a, P> {
-    /// A context for a handler of `node` at `now`; `rng` is that node's protocol stream.
+    /// A context for a handler of `node` at `now`; `streams` holds the protocol stream of every
+    /// node.
     pub fn new(
         now: SimTime,
         node: NodeId,
         topology: &'a Topology,
-        rng: &'a mut ChaCha8Rng,
+        streams: &'a mut NodeStreams,
         effects: &'a mut Effects<P>,
     ) -> Self {
-        Context { now, node, topology, rng, effects }
+        Context { now, node, topology, streams, effects }
     }
 
     /// The current simulated time.
@@ -181,7 +184,7 @@ impl<'a, P: Protocol> Context<'a, P> {
     /// This node's protocol random stream.
     #[inline]
     pub fn rng(&mut self) -> &mut ChaCha8Rng {
-        self.rng
+        self.streams.get(self.node as usize)
     }
 
     /// Sends `msg` to `to`.

@@ -1,87 +1,119 @@
-//! The event queue: a timing wheel of small `(key, payload index)` entries with an overflow heap;
-//! the events themselves wait in a slab and move only when scheduled and when popped. The key is
+//! The event queue: a timing wheel of `(key, event)` entries with an overflow heap. The key is
 //! `(time, seq)`, where `seq` is assigned at scheduling time; that makes the order total and
 //! deterministic: same-time events run in the order they were scheduled.
 //!
-//! Time is cut into slots of 2^20 ns (1.05 ms). Entries of the next 16,384 slots (17 s) go into
+//! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) go into
 //! the slot's vector in O(1); later ones wait in a binary heap and move into the wheel as it
-//! turns. When the wheel reaches a slot, that slot's entries are sorted once and popped in order;
-//! entries scheduled into the current slot join its back when they sort last, and a small heap
-//! otherwise. This works because the simulation is monotone: nothing is scheduled before the last
-//! popped event. Entries stay in contiguous vectors and move at most twice, which keeps the queue
-//! fast when millions of events are pending (a binary heap is memory-bound there, and a radix
-//! heap moves entries many times).
-//!
-//! Cancellation frees the event's payload at once; its entry stays in the wheel and is skipped when
-//! it comes up, because the payload slot it points to is empty or holds an event of another `seq`.
+//! turns. When the wheel reaches a slot, one 64-bit word per entry (its time within the slot above
+//! its index) is sorted, and the entries are popped in the words' order without being moved
+//! around; events scheduled into the current slot join its back when they sort last, and a small
+//! heap otherwise. This works because the simulation is monotone: nothing is scheduled before the
+//! last popped event. Events stay in contiguous vectors and move at most twice, which keeps the
+//! queue fast when millions of events are pending (a binary heap is memory-bound there, and a
+//! radix heap moves entries many times). Cancellation is lazy: the key goes into a set and the
+//! entry is skipped when it comes up.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashSet};
 
-use crate::slab::Slab;
+use crate::id_hash::BuildIdHasher;
 use crate::time::SimTime;
 
 /// The order of events: time, then scheduling sequence.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     time: u64,
     seq: u64,
 }
 
-/// A scheduled event as the wheel holds it. Ordered by key alone (`payload` is unique per live
-/// key, so the derived order agrees).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Entry {
-    key: Key,
-    payload: u32,
+/// Hashes the sequence number alone: it is unique per event.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.seq);
+    }
 }
 
 /// A handle to a scheduled event, used to cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct EventKey(Entry);
+pub struct EventKey(Key);
 
 const SLOT_BITS: u32 = 20;
 const SLOTS: u64 = 1 << 14;
 const WORDS: usize = (SLOTS / 64) as usize;
+/// Bits of a sort word that hold an entry's index in its slot; the bits above hold its time
+/// within the slot.
+const INDEX_BITS: u32 = 64 - SLOT_BITS;
 
-/// Wheel slots this close ahead of the current one get a recycled buffer on their first entry.
+/// Wheel slots this close ahead of the current one get a recycled buffer on their first event.
 const RECYCLE_AHEAD: u64 = 256;
 /// Buffers larger than this are freed rather than recycled, and at most `MAX_SPARE` wait for
 /// reuse: recycling holds at most (`RECYCLE_AHEAD` + `MAX_SPARE`) × this many entries beyond the
 /// pending ones. One slot is emptied for each slot that fills, so a few spares are enough.
-const RECYCLE_MAX_CAPACITY: usize = 1 << 14;
+const RECYCLE_MAX_CAPACITY: usize = 4096;
 const MAX_SPARE: usize = 16;
 
 fn slot_of(key: Key) -> u64 {
     key.time >> SLOT_BITS
 }
 
-/// A deterministic priority queue of events with cancellation.
+/// An event beyond the wheel, ordered by key alone (earliest on top of the heap).
+struct Far<E>(Key, E);
+
+impl<E> PartialEq for Far<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<E> Eq for Far<E> {}
+impl<E> PartialOrd for Far<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Far<E> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+/// One slot's events in arrival order; the current slot's are taken out (`None`) as they pop.
+type SlotEvents<E> = Vec<Option<(Key, E)>>;
+
+/// The sort word of the entry at `index` of its slot.
+fn sort_word(key: Key, index: usize) -> u64 {
+    debug_assert!((index as u64) < 1 << INDEX_BITS);
+    ((key.time & ((1 << SLOT_BITS) - 1)) << INDEX_BITS) | index as u64
+}
+
+fn index_of(word: u64) -> usize {
+    (word & ((1 << INDEX_BITS) - 1)) as usize
+}
+
+/// A deterministic priority queue of events with lazy cancellation.
 pub struct EventQueue<E> {
-    /// Pending events with their `seq`, which tells a live entry from a cancelled one.
-    payloads: Slab<(u64, E)>,
-    /// Entries of the current slot in key order from `cursor` on: the slot's entries sorted once,
-    /// then entries scheduled into it later that sort after all of them (the common case).
-    current: Vec<Entry>,
+    /// Events of the current slot in arrival order: the slot's events, then events scheduled into
+    /// it later that sort after all of them (the common case).
+    current: SlotEvents<E>,
+    /// Sort words of the current slot's events in key order; those before `cursor` have popped.
+    order: Vec<u64>,
     cursor: usize,
-    /// Entries scheduled into the current slot that sort before its last entry. A heap, so that a
+    /// Events scheduled into the current slot that sort before its last event. A heap, so that a
     /// burst of them (many replicas' short CPU jobs within one slot) costs O(log n) each.
-    early: BinaryHeap<Reverse<Entry>>,
+    early: BinaryHeap<Reverse<Far<E>>>,
     current_slot: u64,
-    /// `wheel[s % SLOTS]` holds the entries of slot `s`, for `current_slot < s < current_slot + SLOTS`.
-    wheel: Vec<Vec<Entry>>,
-    /// Bit `s % SLOTS` is set when that wheel slot holds entries.
+    /// `wheel[s % SLOTS]` holds the events of slot `s`, for `current_slot < s < current_slot + SLOTS`.
+    wheel: Vec<SlotEvents<E>>,
+    /// Bit `s % SLOTS` is set when that wheel slot holds events.
     occupied: [u64; WORDS],
     /// Emptied slot buffers, reused by the next slots to fill so that busy slots do not grow
     /// their vectors from nothing each time.
-    spare: Vec<Vec<Entry>>,
-    overflow: BinaryHeap<Reverse<Entry>>,
-    /// Scratch space for sorting a slot.
-    sort_words: Vec<u64>,
-    sorted: Vec<Entry>,
+    spare: Vec<SlotEvents<E>>,
+    overflow: BinaryHeap<Reverse<Far<E>>>,
     /// Key of the last popped entry; every pending key is larger.
     last: Key,
     next_seq: u64,
+    /// Keys cancelled but not yet popped. Only looked up, never iterated.
+    cancelled: HashSet<Key, BuildIdHasher>,
     live: usize,
 }
 
@@ -95,8 +127,8 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            payloads: Slab::default(),
             current: Vec::new(),
+            order: Vec::new(),
             cursor: 0,
             early: BinaryHeap::new(),
             current_slot: 0,
@@ -104,44 +136,52 @@ impl<E> EventQueue<E> {
             occupied: [0; WORDS],
             spare: Vec::new(),
             overflow: BinaryHeap::new(),
-            sort_words: Vec::new(),
-            sorted: Vec::new(),
             last: Key::default(),
             // Sequence numbers start at 1 so that every key is above the initial `last`.
             next_seq: 1,
+            cancelled: HashSet::default(),
             live: 0,
         }
     }
 
-    fn place(&mut self, entry: Entry) {
-        let slot = slot_of(entry.key);
+    /// The key of the current slot's last event; once that has popped, the last popped key
+    /// (every later key sorts after both).
+    fn current_last(&self) -> Option<Key> {
+        let word = *self.order.last()?;
+        Some(self.current[index_of(word)].as_ref().map_or(self.last, |(key, _)| *key))
+    }
+
+    fn place(&mut self, key: Key, event: E) {
+        let slot = slot_of(key);
         if slot == self.current_slot {
-            if self.current.last().is_none_or(|last| last.key < entry.key) {
-                self.current.push(entry);
+            if self.current_last().is_none_or(|last| last < key) {
+                self.order.push(sort_word(key, self.current.len()));
+                self.current.push(Some((key, event)));
             } else {
-                self.early.push(Reverse(entry));
+                self.early.push(Reverse(Far(key, event)));
             }
         } else if slot < self.current_slot + SLOTS {
-            self.file_in_wheel(slot, entry);
+            self.file_in_wheel(slot, key, event);
         } else {
-            self.overflow.push(Reverse(entry));
+            self.overflow.push(Reverse(Far(key, event)));
         }
     }
 
-    /// Files an entry into a future slot. A slot receives its entries in `seq` order among equal
-    /// times: entries from the overflow heap arrive in key order and before any entry scheduled
-    /// straight into the slot (possible only once the slot is within the wheel's span, when the
-    /// overflow holds nothing for it any more), and those arrive in `seq` order.
-    fn file_in_wheel(&mut self, slot: u64, entry: Entry) {
+    /// Files an event into a future slot. A slot receives its events in `seq` order among equal
+    /// times, which is what makes sorting by (time, index) sort by key: events from the overflow
+    /// heap arrive in key order and before any event scheduled straight into the slot (possible
+    /// only once the slot is within the wheel's span, when the overflow holds nothing for it any
+    /// more), and those arrive in `seq` order.
+    fn file_in_wheel(&mut self, slot: u64, key: Key, event: E) {
         let index = (slot % SLOTS) as usize;
-        let entries = &mut self.wheel[index];
-        if entries.capacity() == 0
+        let events = &mut self.wheel[index];
+        if events.capacity() == 0
             && slot < self.current_slot + RECYCLE_AHEAD
             && let Some(buffer) = self.spare.pop()
         {
-            *entries = buffer;
+            *events = buffer;
         }
-        entries.push(entry);
+        events.push(Some((key, event)));
         self.occupied[index / 64] |= 1 << (index % 64);
     }
 
@@ -154,25 +194,21 @@ impl<E> EventQueue<E> {
         let key = Key { time: time.0, seq: self.next_seq };
         self.next_seq += 1;
         debug_assert!(key > self.last, "event scheduled in the past");
-        let entry = Entry { key, payload: self.payloads.insert((key.seq, event)) };
-        self.place(entry);
+        self.place(key, event);
         self.live += 1;
-        EventKey(entry)
-    }
-
-    /// Whether `entry` is still pending: its payload slot holds the event it was scheduled with.
-    fn is_pending(&self, entry: Entry) -> bool {
-        self.payloads.try_get(entry.payload).is_some_and(|(seq, _)| *seq == entry.key.seq)
+        EventKey(key)
     }
 
     /// Cancels a pending event; returns false if it already ran or was cancelled.
     pub fn cancel(&mut self, key: EventKey) -> bool {
-        if !self.is_pending(key.0) {
+        if key.0 <= self.last {
             return false;
         }
-        self.payloads.remove(key.0.payload);
-        self.live -= 1;
-        true
+        let fresh = self.cancelled.insert(key.0);
+        if fresh {
+            self.live -= 1;
+        }
+        fresh
     }
 
     /// The first occupied wheel slot after the current one, in time order.
@@ -197,83 +233,76 @@ impl<E> EventQueue<E> {
         None
     }
 
-    /// Moves the wheel to the next slot holding entries and makes it current.
+    /// Moves the wheel to the next slot holding events and makes it current.
     fn advance(&mut self) -> bool {
         let next = match (self.next_occupied(), self.overflow.peek()) {
             (Some(slot), _) => slot,
-            (None, Some(Reverse(entry))) => slot_of(entry.key),
+            (None, Some(Reverse(Far(key, _)))) => slot_of(*key),
             (None, None) => return false,
         };
         self.current_slot = next;
-        while let Some(Reverse(entry)) = self.overflow.peek() {
-            let slot = slot_of(entry.key);
+        while let Some(Reverse(Far(key, _))) = self.overflow.peek() {
+            let slot = slot_of(*key);
             if slot >= next + SLOTS {
                 break;
             }
-            let Reverse(entry) = self.overflow.pop().expect("peeked");
-            self.file_in_wheel(slot, entry);
+            let Reverse(Far(key, event)) = self.overflow.pop().expect("peeked");
+            self.file_in_wheel(slot, key, event);
         }
         let index = (next % SLOTS) as usize;
         self.occupied[index / 64] &= !(1 << (index % 64));
         // The slot's vector is left without an allocation: capacity kept in thousands of slots
-        // would add up to more than the entries pending at any time; `spare` recycles instead.
+        // would add up to more than the events pending at any time; `spare` recycles instead.
         let mut finished = std::mem::replace(&mut self.current, std::mem::take(&mut self.wheel[index]));
         if finished.capacity() <= RECYCLE_MAX_CAPACITY && self.spare.len() < MAX_SPARE {
             finished.clear();
             self.spare.push(finished);
         }
-        self.sort_current();
+        // Sorting small words is several times cheaper than sorting the (large) entries.
+        self.order.clear();
+        self.order.extend(self.current.iter().enumerate().map(|(index, entry)| {
+            let (key, _) = entry.as_ref().expect("a wheel slot holds pending events");
+            sort_word(*key, index)
+        }));
+        self.order.sort_unstable();
         self.cursor = 0;
         true
     }
 
-    /// Puts the new current slot's entries in key order. Sorting one word per entry, its time
-    /// within the slot above its index, is several times cheaper than sorting the entries, and
-    /// gives key order because a slot receives its entries in `seq` order among equal times (see
-    /// [`EventQueue::file_in_wheel`]).
-    fn sort_current(&mut self) {
-        const INDEX_BITS: u32 = 64 - SLOT_BITS;
-        let mut words = std::mem::take(&mut self.sort_words);
-        words.clear();
-        words.extend(self.current.iter().enumerate().map(|(index, entry)| {
-            debug_assert!((index as u64) < 1 << INDEX_BITS);
-            ((entry.key.time & ((1 << SLOT_BITS) - 1)) << INDEX_BITS) | index as u64
-        }));
-        words.sort_unstable();
-        let mut sorted = std::mem::take(&mut self.sorted);
-        sorted.clear();
-        sorted.extend(words.iter().map(|&word| self.current[(word & ((1 << INDEX_BITS) - 1)) as usize]));
-        self.sorted = std::mem::replace(&mut self.current, sorted);
-        self.sort_words = words;
+    /// The key of the current slot's next event in order, if any.
+    fn current_front(&self) -> Option<Key> {
+        let word = *self.order.get(self.cursor)?;
+        self.current[index_of(word)].as_ref().map(|(key, _)| *key)
     }
 
     /// Removes and returns the earliest live event, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
-            let front = self.current.get(self.cursor);
-            let from_early = match (front, self.early.peek()) {
-                (Some(front), Some(Reverse(early))) => early.key < front.key,
+            let from_early = match (self.current_front(), self.early.peek()) {
+                (Some(front), Some(Reverse(Far(early, _)))) => *early < front,
                 (None, Some(_)) => true,
                 (_, None) => false,
             };
             let next = if from_early {
-                self.early.pop().map(|Reverse(entry)| entry)
+                self.early.pop().map(|Reverse(Far(key, event))| (key, event))
             } else {
-                front.copied().inspect(|_| self.cursor += 1)
+                self.order.get(self.cursor).map(|&word| {
+                    self.cursor += 1;
+                    self.current[index_of(word)].take().expect("each event pops once")
+                })
             };
-            let Some(entry) = next else {
+            let Some((key, event)) = next else {
                 if self.advance() {
                     continue;
                 }
                 return None;
             };
-            self.last = entry.key;
-            if !self.is_pending(entry) {
+            self.last = key;
+            if !self.cancelled.is_empty() && self.cancelled.remove(&key) {
                 continue;
             }
-            let (_, event) = self.payloads.remove(entry.payload);
             self.live -= 1;
-            return Some((SimTime(entry.key.time), event));
+            return Some((SimTime(key.time), event));
         }
     }
 

@@ -39,11 +39,6 @@ impl<T> Slab<T> {
         value
     }
 
-    /// The value at `key`, if it is live.
-    pub fn try_get(&self, key: u32) -> Option<&T> {
-        self.entries.get(key as usize).and_then(Option::as_ref)
-    }
-
     /// The value at `key`.
     ///
     /// # Panics

@@ -198,7 +198,7 @@ fn same_seed_same_digest_other_seed_other_digest() {
 #[test]
 fn handlers_are_testable_without_an_engine() {
     let topology = Topology::complete(2);
-    let mut rng = simulator::rng::stream(1, simulator::rng::Purpose::Protocol, 0);
+    let mut rng = simulator::rng::NodeStreams::new(1, simulator::rng::Purpose::Protocol, 2);
     let mut effects = Effects::default();
     let mut protocol = PingPong { rounds: 3, ..Default::default() };
     let mut ctx = Context::new(SimTime(5), 1, &topology, &mut rng, &mut effects);

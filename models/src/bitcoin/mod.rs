@@ -21,6 +21,7 @@
 //! A node holds a block once it has validated it (the miner from the moment it mines it).
 
 mod config;
+mod downloads;
 mod mempool;
 mod messages;
 mod metrics;
@@ -29,14 +30,14 @@ pub use config::{BitcoinConfig, HashPower, Mempool, Relay, Validation, Validatio
 pub use messages::{Body, Wire};
 pub use metrics::{METRICS, REACH_CURVE};
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use simulator::rng::{GLOBAL, Purpose, stream};
-use simulator::{Context, NodeId, Protocol, SimDuration, SimTime, TimerId};
+use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 
+use downloads::{Download, Downloads};
 use mempool::TxGossip;
 use messages::Sizes;
 
@@ -68,25 +69,11 @@ struct Mined {
     contents: Option<Arc<[u32]>>,
 }
 
-/// A block a node is fetching.
-#[derive(Clone, Debug, Default)]
-struct Download {
-    /// Peers known to have the block (announced or sent it), in order.
-    holders: Vec<NodeId>,
-    /// The peer asked, or that delivered the block.
-    from: Option<NodeId>,
-    /// Numbers the requests, so that a stale timeout is ignored.
-    attempt: u32,
-    /// A compact block is in hand and its missing transactions are on their way.
-    rebuilding: bool,
-    timer: Option<TimerId>,
-}
-
 /// Per-node relay state.
 #[derive(Clone, Debug, Default)]
 struct Node {
     tip: Option<u32>,
-    downloads: BTreeMap<u32, Download>,
+    downloads: Downloads,
     /// Peers this node asked to push blocks to it, most recent deliverer first.
     high_bandwidth_out: Vec<NodeId>,
     /// Peers that asked this node to push blocks to them.
@@ -223,7 +210,7 @@ impl Bitcoin {
     /// validation), announced to every other peer not known to have it.
     fn relay(&mut self, node: NodeId, block: u32, ctx: &mut Context<'_, Self>) {
         let state = &self.node[node as usize];
-        let holders = state.downloads.get(&block).map(|d| d.holders.as_slice()).unwrap_or_default();
+        let holders = state.downloads.get(block).map(|d| d.holders.as_slice()).unwrap_or_default();
         let pushed_early = self.relays_before_validation();
         for &peer in ctx.peers() {
             if holders.contains(&peer) {
@@ -241,7 +228,7 @@ impl Bitcoin {
     /// BIP 152's early push: a rebuilt compact block goes to high-bandwidth peers before validation.
     fn push_early(&self, node: NodeId, block: u32, ctx: &mut Context<'_, Self>) {
         let state = &self.node[node as usize];
-        let holders = state.downloads.get(&block).map(|d| d.holders.as_slice()).unwrap_or_default();
+        let holders = state.downloads.get(block).map(|d| d.holders.as_slice()).unwrap_or_default();
         for &peer in &state.high_bandwidth_in {
             if !holders.contains(&peer) {
                 self.send(peer, Body::CmpctBlock(block), ctx);
@@ -254,7 +241,7 @@ impl Bitcoin {
     fn request(&mut self, node: NodeId, block: u32, peer: NodeId, ctx: &mut Context<'_, Self>) {
         let compact = self.compact();
         let timeout = self.config.request_timeout;
-        let download = self.node[node as usize].downloads.entry(block).or_default();
+        let download = self.node[node as usize].downloads.entry(block);
         let first = download.attempt == 0;
         download.attempt += 1;
         download.from = Some(peer);
@@ -268,7 +255,7 @@ impl Bitcoin {
 
     /// Records that `peer` has `block`; returns the node's download of it.
     fn note_holder(&mut self, node: NodeId, block: u32, peer: NodeId) -> &mut Download {
-        let download = self.node[node as usize].downloads.entry(block).or_default();
+        let download = self.node[node as usize].downloads.entry(block);
         if !download.holders.contains(&peer) {
             download.holders.push(peer);
         }
@@ -302,12 +289,12 @@ impl Bitcoin {
 
     fn validated(&mut self, node: NodeId, block: u32, ctx: &mut Context<'_, Self>) {
         self.hold(block, node, ctx.now());
-        let deliverer = self.node[node as usize].downloads.get(&block).and_then(|d| d.from);
+        let deliverer = self.node[node as usize].downloads.get(block).and_then(|d| d.from);
         if let Some(peer) = deliverer {
             self.promote_high_bandwidth(node, peer, ctx);
         }
         self.relay(node, block, ctx);
-        self.node[node as usize].downloads.remove(&block);
+        self.node[node as usize].downloads.remove(block);
     }
 
     /// `peer` delivered a new block first: it becomes (or stays) a high-bandwidth peer, pushing out
@@ -423,7 +410,7 @@ impl Bitcoin {
         if self.have(block, node) != Have::Fetching {
             return;
         }
-        let Some(download) = self.node[node as usize].downloads.get_mut(&block) else { return };
+        let Some(download) = self.node[node as usize].downloads.get_mut(block) else { return };
         if download.attempt != attempt {
             return;
         }

@@ -187,6 +187,7 @@ impl Protocol for Flood {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use simulator::rng::NodeStreams;
     use simulator::{Effect, Effects, Topology};
 
     #[test]
@@ -194,7 +195,7 @@ mod tests {
         let topology = Topology::from_edges(4, [(0, 1), (0, 2), (0, 3)]);
         let config = FloodConfig { items: 1, sources: Sources::Nodes(vec![1]), ..FloodConfig::default() };
         let mut flood = Flood::new(config, 4, 1);
-        let mut rng = stream(1, Purpose::Protocol, 0);
+        let mut rng = NodeStreams::new(1, Purpose::Protocol, 4);
         let mut effects = Effects::default();
         flood.created[0] = Some(SimTime::ZERO);
         let mut ctx = Context::new(SimTime(5), 0, &topology, &mut rng, &mut effects);
@@ -218,7 +219,7 @@ mod tests {
         let config = FloodConfig { items: 1, verify: SimDuration(7), persist: true, ..FloodConfig::default() };
         let mut flood = Flood::new(config, 3, 1);
         flood.created[0] = Some(SimTime::ZERO);
-        let mut rng = stream(1, Purpose::Protocol, 0);
+        let mut rng = NodeStreams::new(1, Purpose::Protocol, 4);
         let mut effects = Effects::default();
         let mut ctx = Context::new(SimTime(5), 0, &topology, &mut rng, &mut effects);
         flood.on_message(0, 1, Item { id: 0, bytes: 10 }, &mut ctx);

@@ -43,8 +43,10 @@ struct Progress<T> {
 }
 
 /// One access link as a processor-sharing server.
-#[derive(Default)]
 struct SharedLink {
+    /// Capacity in bit/s; `None` for an unlimited link, which never holds a transfer. Kept here
+    /// rather than looked up so that a link event touches one record.
+    capacity: Option<u64>,
     /// Bits served to each present transfer since the start, in 10^-9 bit.
     clock: u128,
     updated: SimTime,
@@ -56,7 +58,22 @@ struct SharedLink {
 }
 
 impl SharedLink {
-    fn advance(&mut self, now: SimTime, capacity: u64) {
+    fn new(bandwidth: Bandwidth) -> Self {
+        SharedLink {
+            capacity: bandwidth.bits_per_sec(),
+            clock: 0,
+            updated: SimTime::ZERO,
+            present: BinaryHeap::new(),
+            next_finish: None,
+        }
+    }
+
+    fn held_capacity(&self) -> u64 {
+        self.capacity.expect("only finite links hold transfers")
+    }
+
+    fn advance(&mut self, now: SimTime) {
+        let capacity = self.held_capacity();
         let served = u128::from(capacity) * u128::from(now.since(self.updated).0);
         if let Some(each) = served.checked_div(self.present.len() as u128) {
             self.clock += each;
@@ -67,8 +84,9 @@ impl SharedLink {
     /// Makes sure a finish event is scheduled no later than the earliest finish. A transfer
     /// joining only delays the others, so the existing event is kept unless the newcomer itself
     /// finishes first; this spares a cancellation per join.
-    fn reschedule<T>(&mut self, now: SimTime, capacity: u64, event: NetEvent<T>, sched: &mut impl Scheduler<T>) {
+    fn reschedule<T>(&mut self, now: SimTime, event: NetEvent<T>, sched: &mut impl Scheduler<T>) {
         let Some(&Reverse((tag, _, _))) = self.present.peek() else { return };
+        let capacity = self.held_capacity();
         let n = self.present.len() as u128;
         let at = now + SimDuration(div_ceil_u128(tag.saturating_sub(self.clock) * n, u128::from(capacity)));
         match self.next_finish {
@@ -95,54 +113,44 @@ fn bits(bytes: u64) -> u128 {
 }
 
 impl<T: Transit> FairShareLinks<T> {
-    pub(super) fn new(nodes: usize) -> Self {
+    pub(super) fn new(caps: &LinkCapacities) -> Self {
         FairShareLinks {
             transfers: Slab::default(),
-            uplinks: (0..nodes).map(|_| SharedLink::default()).collect(),
-            downlinks: (0..nodes).map(|_| SharedLink::default()).collect(),
+            uplinks: caps.upload.iter().map(|&b| SharedLink::new(b)).collect(),
+            downlinks: caps.download.iter().map(|&b| SharedLink::new(b)).collect(),
             arrivals: 0,
             finished: Vec::new(),
         }
     }
 
-    pub(super) fn send(
-        &mut self,
-        now: SimTime,
-        payload: T,
-        latency: SimDuration,
-        caps: &LinkCapacities,
-        sched: &mut impl Scheduler<T>,
-    ) {
+    pub(super) fn send(&mut self, now: SimTime, payload: T, latency: SimDuration, sched: &mut impl Scheduler<T>) {
         let (from, bytes) = (payload.sender(), payload.wire_bytes());
         let id = self.transfers.insert(Progress { payload, latency, uplink_done: None, downlink_done: None });
-        match caps.upload[from as usize] {
-            Bandwidth::BitsPerSec(capacity) if bytes > 0 => {
-                self.join(now, Side::Up(from), capacity, id, bytes, sched);
-            }
-            _ => self.transfers.get_mut(id).uplink_done = Some(now),
+        if bytes > 0 && self.uplinks[from as usize].capacity.is_some() {
+            self.join(now, Side::Up(from), id, bytes, sched);
+        } else {
+            self.transfers.get_mut(id).uplink_done = Some(now);
         }
         sched.schedule_net(now + latency, NetEvent::Arrive(id));
     }
 
     /// The first bit reached the receiver: the transfer starts sharing its downlink.
-    pub(super) fn arrive(&mut self, now: SimTime, id: u32, caps: &LinkCapacities, sched: &mut impl Scheduler<T>) {
+    pub(super) fn arrive(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler<T>) {
         let payload = &self.transfers.get(id).payload;
         let (to, bytes) = (payload.receiver(), payload.wire_bytes());
-        match caps.download[to as usize] {
-            Bandwidth::BitsPerSec(capacity) if bytes > 0 => {
-                self.join(now, Side::Down(to), capacity, id, bytes, sched);
-            }
-            _ => self.downlink_finished(now, id, sched),
+        if bytes > 0 && self.downlinks[to as usize].capacity.is_some() {
+            self.join(now, Side::Down(to), id, bytes, sched);
+        } else {
+            self.downlink_finished(now, id, sched);
         }
     }
 
     /// The earliest transfers on a link have been fully served.
-    pub(super) fn link_done(&mut self, now: SimTime, side: Side, caps: &LinkCapacities, sched: &mut impl Scheduler<T>) {
-        let capacity = side.capacity(caps);
+    pub(super) fn link_done(&mut self, now: SimTime, side: Side, sched: &mut impl Scheduler<T>) {
         let mut finished = std::mem::take(&mut self.finished);
         let link = self.link(side);
         link.next_finish = None;
-        link.advance(now, capacity);
+        link.advance(now);
         while let Some(&Reverse((tag, _, id))) = link.present.peek() {
             if tag > link.clock {
                 break;
@@ -150,7 +158,7 @@ impl<T: Transit> FairShareLinks<T> {
             link.present.pop();
             finished.push(id);
         }
-        link.reschedule(now, capacity, side.event(), sched);
+        link.reschedule(now, side.event(), sched);
         for id in finished.drain(..) {
             match side {
                 Side::Up(_) => self.uplink_finished(now, id, sched),
@@ -171,13 +179,13 @@ impl<T: Transit> FairShareLinks<T> {
         }
     }
 
-    fn join(&mut self, now: SimTime, side: Side, capacity: u64, id: u32, bytes: u64, sched: &mut impl Scheduler<T>) {
+    fn join(&mut self, now: SimTime, side: Side, id: u32, bytes: u64, sched: &mut impl Scheduler<T>) {
         let order = self.arrivals;
         self.arrivals += 1;
         let link = self.link(side);
-        link.advance(now, capacity);
+        link.advance(now);
         link.present.push(Reverse((link.clock + bits(bytes), order, id)));
-        link.reschedule(now, capacity, side.event(), sched);
+        link.reschedule(now, side.event(), sched);
     }
 
     fn uplink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler<T>) {
@@ -209,14 +217,6 @@ pub enum Side {
 }
 
 impl Side {
-    fn capacity(self, caps: &LinkCapacities) -> u64 {
-        let bandwidth = match self {
-            Side::Up(node) => caps.upload[node as usize],
-            Side::Down(node) => caps.download[node as usize],
-        };
-        bandwidth.bits_per_sec().expect("only finite links hold transfers")
-    }
-
     fn event<T>(self) -> NetEvent<T> {
         match self {
             Side::Up(node) => NetEvent::UplinkDone(node),

@@ -105,7 +105,7 @@ impl<T: Transit> Network<T> {
         let nodes = capacities.upload.len();
         let links = match contention {
             Contention::Fifo => Links::Fifo(FifoLinks::new(nodes)),
-            Contention::FairShare => Links::FairShare(FairShareLinks::new(nodes)),
+            Contention::FairShare => Links::FairShare(FairShareLinks::new(&capacities)),
         };
         Network {
             capacities,
@@ -133,7 +133,7 @@ impl<T: Transit> Network<T> {
         }
         match &mut self.links {
             Links::Fifo(links) => links.send(now, payload, latency, &self.capacities, sched),
-            Links::FairShare(links) => links.send(now, payload, latency, &self.capacities, sched),
+            Links::FairShare(links) => links.send(now, payload, latency, sched),
         }
     }
 
@@ -141,13 +141,9 @@ impl<T: Transit> Network<T> {
     pub fn handle(&mut self, now: SimTime, event: NetEvent<T>, sched: &mut impl Scheduler<T>) {
         match (&mut self.links, event) {
             (Links::Fifo(links), NetEvent::FifoArrive(arrival)) => links.arrive(now, arrival, &self.capacities, sched),
-            (Links::FairShare(links), NetEvent::Arrive(id)) => links.arrive(now, id, &self.capacities, sched),
-            (Links::FairShare(links), NetEvent::UplinkDone(node)) => {
-                links.link_done(now, Side::Up(node), &self.capacities, sched)
-            }
-            (Links::FairShare(links), NetEvent::DownlinkDone(node)) => {
-                links.link_done(now, Side::Down(node), &self.capacities, sched)
-            }
+            (Links::FairShare(links), NetEvent::Arrive(id)) => links.arrive(now, id, sched),
+            (Links::FairShare(links), NetEvent::UplinkDone(node)) => links.link_done(now, Side::Up(node), sched),
+            (Links::FairShare(links), NetEvent::DownlinkDone(node)) => links.link_done(now, Side::Down(node), sched),
             (Links::Fifo(_), NetEvent::Arrive(_) | NetEvent::UplinkDone(_) | NetEvent::DownlinkDone(_))
             | (Links::FairShare(_), NetEvent::FifoArrive(_)) => {
                 unreachable!("network event of another contention policy")
