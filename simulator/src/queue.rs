@@ -44,11 +44,13 @@ const WORDS: usize = (SLOTS / 64) as usize;
 /// within the slot.
 const INDEX_BITS: u32 = 64 - SLOT_BITS;
 
-/// Wheel slots this close ahead of the current one get a recycled buffer on their first event.
-const RECYCLE_AHEAD: u64 = 256;
+/// Wheel slots this close ahead of the current one (2.1 s, longer than most transfers and
+/// latencies) get a recycled buffer on their first event; slots further out fill slowly and
+/// allocate their own.
+const RECYCLE_AHEAD: u64 = 2048;
 /// Buffers larger than this are freed rather than recycled, and at most `MAX_SPARE` wait for
-/// reuse: recycling holds at most (`RECYCLE_AHEAD` + `MAX_SPARE`) × this many entries beyond the
-/// pending ones. One slot is emptied for each slot that fills, so a few spares are enough.
+/// reuse. One slot is emptied for each slot that fills, so a few spares are enough; a recycled
+/// buffer can hold more room than its new slot needs, at most this many entries.
 const RECYCLE_MAX_CAPACITY: usize = 4096;
 const MAX_SPARE: usize = 16;
 
