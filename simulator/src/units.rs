@@ -210,9 +210,13 @@ impl Bandwidth {
     }
 }
 
-/// `ceil(a / b)` saturated to `u64`; `b` must be non-zero.
+/// `ceil(a / b)` saturated to `u64`; `b` must be non-zero. Divides in 64 bits when both fit,
+/// the common case on every message, because a 128-bit division is a slow library call.
 pub(crate) fn div_ceil_u128(a: u128, b: u128) -> u64 {
-    u64::try_from(a.div_ceil(b)).unwrap_or(u64::MAX)
+    match (u64::try_from(a), u64::try_from(b)) {
+        (Ok(a), Ok(b)) => a.div_ceil(b),
+        _ => u64::try_from(a.div_ceil(b)).unwrap_or(u64::MAX),
+    }
 }
 
 impl fmt::Display for Bandwidth {
@@ -284,6 +288,14 @@ string_unit_serde!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ceiling_division_is_the_same_in_64_and_128_bits() {
+        for (a, b) in [(0u128, 7u128), (7, 7), (8, 7), (u128::from(u64::MAX), 3), (u128::from(u64::MAX) + 1, 2)] {
+            assert_eq!(u128::from(div_ceil_u128(a, b)), a.div_ceil(b).min(u128::from(u64::MAX)), "{a} / {b}");
+        }
+        assert_eq!(div_ceil_u128(u128::MAX, 1), u64::MAX, "saturates");
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -28,11 +28,19 @@ impl<T: Transit> FifoArrival<T> {
 pub(super) struct FifoLinks {
     uplink_free: Vec<SimTime>,
     downlink_free: Vec<SimTime>,
+    /// Whether any downlink is unlimited. When none is, sending need not look at the receiver's
+    /// capacity, a cache miss per message on large networks.
+    unlimited_downlinks: bool,
 }
 
 impl FifoLinks {
-    pub(super) fn new(nodes: usize) -> Self {
-        FifoLinks { uplink_free: vec![SimTime::ZERO; nodes], downlink_free: vec![SimTime::ZERO; nodes] }
+    pub(super) fn new(caps: &LinkCapacities) -> Self {
+        let nodes = caps.upload.len();
+        FifoLinks {
+            uplink_free: vec![SimTime::ZERO; nodes],
+            downlink_free: vec![SimTime::ZERO; nodes],
+            unlimited_downlinks: caps.download.iter().any(|d| d.bits_per_sec().is_none()),
+        }
     }
 
     pub(super) fn send<T: Transit>(
@@ -49,7 +57,7 @@ impl FifoLinks {
         let sent = start + caps.upload[from].transfer_time(payload.wire_bytes());
         *uplink = sent;
         let not_before = sent + latency;
-        if caps.download[to].bits_per_sec().is_none() {
+        if self.unlimited_downlinks && caps.download[to].bits_per_sec().is_none() {
             // An unlimited downlink never queues: delivery time is already known.
             sched.schedule_delivery(not_before, payload);
         } else {

@@ -104,7 +104,7 @@ impl<T: Transit> Network<T> {
         let NetworkSetup { capacities, contention, unqueued_up_to, latency, seed } = setup;
         let nodes = capacities.upload.len();
         let links = match contention {
-            Contention::Fifo => Links::Fifo(FifoLinks::new(nodes)),
+            Contention::Fifo => Links::Fifo(FifoLinks::new(&capacities)),
             Contention::FairShare => Links::FairShare(FairShareLinks::new(&capacities)),
         };
         Network {
