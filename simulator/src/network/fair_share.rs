@@ -36,10 +36,17 @@ use crate::units::{Bandwidth, div_ceil_u128};
 struct Progress<T> {
     payload: T,
     latency: SimDuration,
-    /// When its last bit left the uplink, once it has.
-    uplink_done: Option<SimTime>,
-    /// When the downlink finished serving it, once it has.
-    downlink_done: Option<SimTime>,
+    finished: Finished,
+}
+
+/// Which link has finished serving a transfer, while the other has not. The downlink's finish
+/// time is not kept: when the uplink finishes later, delivery is one latency after it anyway.
+#[derive(Copy, Clone)]
+enum Finished {
+    Neither,
+    /// The last bit left the uplink at this time.
+    Uplink(SimTime),
+    Downlink,
 }
 
 /// One access link as a processor-sharing server.
@@ -125,11 +132,11 @@ impl<T: Transit> FairShareLinks<T> {
 
     pub(super) fn send(&mut self, now: SimTime, payload: T, latency: SimDuration, sched: &mut impl Scheduler<T>) {
         let (from, bytes) = (payload.sender(), payload.wire_bytes());
-        let id = self.transfers.insert(Progress { payload, latency, uplink_done: None, downlink_done: None });
+        let id = self.transfers.insert(Progress { payload, latency, finished: Finished::Neither });
         if bytes > 0 && self.uplinks[from as usize].capacity.is_some() {
             self.join(now, Side::Up(from), id, bytes, sched);
         } else {
-            self.transfers.get_mut(id).uplink_done = Some(now);
+            self.transfers.get_mut(id).finished = Finished::Uplink(now);
         }
         sched.schedule_net(now + latency, NetEvent::Arrive(id));
     }
@@ -190,19 +197,23 @@ impl<T: Transit> FairShareLinks<T> {
 
     fn uplink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler<T>) {
         let progress = self.transfers.get_mut(id);
-        progress.uplink_done = Some(now);
-        if progress.downlink_done.is_some() {
-            let done = self.transfers.remove(id);
-            sched.schedule_delivery(now + done.latency, done.payload);
+        match progress.finished {
+            Finished::Downlink => {
+                let done = self.transfers.remove(id);
+                sched.schedule_delivery(now + done.latency, done.payload);
+            }
+            _ => progress.finished = Finished::Uplink(now),
         }
     }
 
     fn downlink_finished(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler<T>) {
         let progress = self.transfers.get_mut(id);
-        progress.downlink_done = Some(now);
-        if let Some(sent) = progress.uplink_done {
-            let done = self.transfers.remove(id);
-            sched.schedule_delivery((sent + done.latency).max(now), done.payload);
+        match progress.finished {
+            Finished::Uplink(sent) => {
+                let done = self.transfers.remove(id);
+                sched.schedule_delivery((sent + done.latency).max(now), done.payload);
+            }
+            _ => progress.finished = Finished::Downlink,
         }
     }
 }
