@@ -202,6 +202,20 @@ fn help_and_version() {
 }
 
 #[test]
+fn bench_repeats_a_scenario_and_rejects_zero_repeats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = chainsim(&["bench", "--scenario", "flood-10k-fifo", "--repeat", "2"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["events"], lines[1]["events"], "the same scenario runs the same events");
+    assert!(lines[0]["events"].as_u64().unwrap() > 1_000_000);
+    let o = chainsim(&["bench", "--repeat", "0"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn swarm_reports_every_seed() {
     let tmp = tempfile::tempdir().unwrap();
     let o = chainsim(&["swarm", "--seeds", "12", "--start", "40", "--jobs", "2"], tmp.path());
