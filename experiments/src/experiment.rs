@@ -29,8 +29,8 @@ pub struct Experiment {
     /// Stop conditions of every run.
     #[serde(default)]
     pub stop: StopConfig,
-    /// The simulated network, written out or as `Preset("bitcoin-2019")`.
-    #[serde(deserialize_with = "simulator::presets::network_or_preset")]
+    /// The simulated network, written out or as `Preset("bitcoin-2019")` with optional changes.
+    #[serde(deserialize_with = "crate::network_section::network_or_preset")]
     pub network: NetworkConfig,
     /// The protocol every node runs.
     pub protocol: ProtocolConfig,

@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod experiment;
 pub mod figures;
 pub mod load;
+pub mod network_section;
 pub mod overrides;
 pub mod reproduce;
 pub mod results;

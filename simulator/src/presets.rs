@@ -1,17 +1,14 @@
 //! Built-in networks from published measurements of the public Bitcoin network (as used by the
 //! simulation literature: SimBlock, Aoki et al. 2019; peer degrees from Miller et al. 2015).
-//! An experiment writes `network: Preset("bitcoin-2019")`; the preset expands into a complete
-//! `network` section, which `--set`, `sweep` and `zip` can then change like any other.
+//! An experiment writes `network: Preset("bitcoin-2019")` (read in `experiments`, which also
+//! applies changes written after the name); the preset expands into a complete `network` section,
+//! which `--set`, `sweep` and `zip` can then change like any other.
 //!
 //! Each preset places nodes in six regions (NA, EU, SA, AP, JP, AU) by measured share, gives each
 //! region its measured access bandwidth, uses the measured mean one-way latency between regions
 //! with a per-message Pareto jitter (mean preserved, minimum 5 ms below the mean), and builds the
 //! peer graph from the measured distribution of outbound connections, links used both ways and
 //! at most 125 inbound connections per node (Bitcoin Core's limit).
-
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::fmt;
 
 use crate::config::{
     BandwidthConfig, Contention, Jitter, LatencyConfig, NetworkConfig, Region, RegionLatency, TopologyConfig,
@@ -104,36 +101,6 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
         disk: Default::default(),
         faults: Default::default(),
     })
-}
-
-/// Reads a `network` section written out, `( nodes: 1000, ... )`, or as `Preset("bitcoin-2019")`.
-pub fn network_or_preset<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NetworkConfig, D::Error> {
-    deserializer.deserialize_any(NetworkVisitor)
-}
-
-struct NetworkVisitor;
-
-impl<'de> Visitor<'de> for NetworkVisitor {
-    type Value = NetworkConfig;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a network section `(nodes: ..., ...)` or a preset such as `Preset(\"bitcoin-2019\")`")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<NetworkConfig, A::Error> {
-        NetworkConfig::deserialize(de::value::MapAccessDeserializer::new(map))
-    }
-
-    // RON hands `Preset("name")` over as a one-element tuple.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NetworkConfig, A::Error> {
-        let name: String =
-            seq.next_element()?.ok_or_else(|| de::Error::custom("name the preset: Preset(\"bitcoin-2019\")"))?;
-        if seq.next_element::<de::IgnoredAny>()?.is_some() {
-            return Err(de::Error::custom("a preset takes only its name; change other values with --set or a sweep"));
-        }
-        preset(&name)
-            .ok_or_else(|| de::Error::custom(format!("unknown network preset `{name}`; presets: {}", NAMES.join(", "))))
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,119 @@
+//! Reads the `network` section of an experiment: written out, `(nodes: 1000, ...)`, or as a
+//! preset, `Preset("bitcoin-2019")`, optionally followed by changes to it,
+//! `Preset("bitcoin-2019", [("nodes", 5000), ("contention", Fifo)])`. A change names a key path
+//! inside the network section, as `--set` does from the top, and its value is written in RON.
+
+use std::fmt;
+
+use ron::value::RawValue;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use simulator::config::NetworkConfig;
+use simulator::presets::{NAMES, preset};
+
+use crate::{overrides, ron_value};
+
+/// Deserialises a `network` section (the experiment's `deserialize_with`).
+pub fn network_or_preset<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NetworkConfig, D::Error> {
+    deserializer.deserialize_any(NetworkVisitor)
+}
+
+struct NetworkVisitor;
+
+impl<'de> Visitor<'de> for NetworkVisitor {
+    type Value = NetworkConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a network section `(nodes: ..., ...)` or a preset such as `Preset(\"bitcoin-2019\")`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<NetworkConfig, A::Error> {
+        NetworkConfig::deserialize(de::value::MapAccessDeserializer::new(map))
+    }
+
+    // RON hands `Preset("name", [...])` over as a tuple.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NetworkConfig, A::Error> {
+        let name: String =
+            seq.next_element()?.ok_or_else(|| de::Error::custom("name the preset: Preset(\"bitcoin-2019\")"))?;
+        let network = preset(&name).ok_or_else(|| {
+            de::Error::custom(format!("unknown network preset `{name}`; presets: {}", NAMES.join(", ")))
+        })?;
+        let changes: Vec<(String, Box<RawValue>)> = seq.next_element()?.unwrap_or_default();
+        if seq.next_element::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom(
+                "a preset takes its name and a list of changes: Preset(\"bitcoin-2019\", [(\"nodes\", 5000)])",
+            ));
+        }
+        apply_changes(network, &changes).map_err(de::Error::custom)
+    }
+}
+
+/// The preset `network` with each `(key path, RON value)` change applied in order.
+fn apply_changes(network: NetworkConfig, changes: &[(String, Box<RawValue>)]) -> Result<NetworkConfig, String> {
+    if changes.is_empty() {
+        return Ok(network);
+    }
+    // Rooted at `network` so that errors name full key paths, as `--set` does.
+    let mut tree = serde_json::json!({ "network": network });
+    for (key, raw) in changes {
+        let text = raw.get_ron().trim();
+        let value = ron_value::parse(text).map_err(|e| format!("preset change `{key}`, value `{text}`: {e}"))?;
+        overrides::set(&mut tree, &format!("network.{key}"), value).map_err(|e| format!("preset change {e}"))?;
+    }
+    serde_json::from_value(tree["network"].take()).map_err(|e| {
+        let keys: Vec<&str> = changes.iter().map(|(key, _)| key.as_str()).collect();
+        format!("preset changes ({}): {e}", keys.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simulator::config::{Contention, Jitter, LatencyConfig, TopologyConfig};
+
+    fn read(text: &str) -> Result<NetworkConfig, String> {
+        #[derive(Deserialize)]
+        struct Section {
+            #[serde(deserialize_with = "network_or_preset")]
+            network: NetworkConfig,
+        }
+        crate::load::ron_options().from_str::<Section>(text).map(|s| s.network).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_preset_alone_is_the_preset() {
+        assert_eq!(read(r#"(network: Preset("bitcoin-2019"))"#).unwrap(), preset("bitcoin-2019").unwrap());
+    }
+
+    #[test]
+    fn changes_replace_values_at_any_depth_and_leave_the_rest() {
+        let network = read(
+            r#"(network: Preset("bitcoin-2015", [
+                ("nodes", 300),
+                ("contention", Fifo),
+                ("latency.jitter", LogNormal(sigma: 0.3)),
+                ("topology.inbound_cap", 40),
+            ]))"#,
+        )
+        .unwrap();
+        let base = preset("bitcoin-2015").unwrap();
+        assert_eq!(network.nodes, 300);
+        assert_eq!(network.contention, Contention::Fifo);
+        let LatencyConfig::Regions(regions) = &network.latency else { panic!("{:?}", network.latency) };
+        assert_eq!(regions.jitter, Jitter::LogNormal { sigma: 0.3 });
+        let LatencyConfig::Regions(base_regions) = &base.latency else { unreachable!() };
+        assert_eq!(regions.matrix_ms, base_regions.matrix_ms, "untouched values stay the preset's");
+        assert!(matches!(network.topology, TopologyConfig::OutboundDegree { inbound_cap: Some(40), .. }));
+        assert_eq!(network.unqueued_up_to, base.unqueued_up_to);
+    }
+
+    #[test]
+    fn bad_changes_name_the_key() {
+        let unknown = read(r#"(network: Preset("bitcoin-2019", [("nodez", 5)]))"#).unwrap_err();
+        assert!(unknown.contains("nodez") && unknown.contains("nodes"), "{unknown}");
+        let mistyped = read(r#"(network: Preset("bitcoin-2019", [("nodes", "many")]))"#).unwrap_err();
+        assert!(mistyped.contains("nodes"), "{mistyped}");
+        let unknown_preset = read(r#"(network: Preset("bitcoin-1999"))"#).unwrap_err();
+        assert!(unknown_preset.contains("bitcoin-2015, bitcoin-2019"), "{unknown_preset}");
+    }
+}
