@@ -235,8 +235,8 @@ pub fn main(only: Option<&str>, repeat: u32) -> Result<(), Failure> {
         println!(
             "{:<16} {:>8} {:>12} {:>8.2} {:>8.2} {:>10.2} {:>12.2} {:>14.2} {:>10.0}",
             name,
-            best["nodes"],
-            best["events"],
+            best["nodes"].as_u64().unwrap_or(0),
+            best["events"].as_u64().unwrap_or(0),
             best["setup_seconds"].as_f64().unwrap_or(f64::NAN),
             loop_seconds(best),
             median,
