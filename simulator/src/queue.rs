@@ -49,8 +49,10 @@ const INDEX_BITS: u32 = 64 - SLOT_BITS;
 /// allocate their own.
 const RECYCLE_AHEAD: u64 = 2048;
 /// Buffers larger than this are freed rather than recycled, and at most `MAX_SPARE` wait for
-/// reuse. One slot is emptied for each slot that fills, so a few spares are enough; a recycled
-/// buffer can hold more room than its new slot needs, at most this many entries.
+/// reuse. One slot is emptied for each slot that fills, so a few spares are enough. A recycled
+/// buffer can hold more room than its new slot needs, but recycling creates no buffer: the
+/// buffers in use are at most the slots once filled at the same time, plus the spares, so the
+/// room they hold stays of the order of the busiest moment's events.
 const RECYCLE_MAX_CAPACITY: usize = 4096;
 const MAX_SPARE: usize = 16;
 
