@@ -50,9 +50,9 @@ const INDEX_BITS: u32 = 64 - SLOT_BITS;
 const RECYCLE_AHEAD: u64 = 2048;
 /// Buffers larger than this are freed rather than recycled, and at most `MAX_SPARE` wait for
 /// reuse. One slot is emptied for each slot that fills, so a few spares are enough. A recycled
-/// buffer can hold more room than its new slot needs, but recycling creates no buffer: the
-/// buffers in use are at most the slots once filled at the same time, plus the spares, so the
-/// room they hold stays of the order of the busiest moment's events.
+/// buffer can hold more room than its new slot needs, but recycling creates no buffer: every
+/// buffer belongs to an occupied slot or is a spare, so recycled room is at most (the most slots
+/// ever occupied at once + `MAX_SPARE`) × this many entries.
 const RECYCLE_MAX_CAPACITY: usize = 4096;
 const MAX_SPARE: usize = 16;
 
