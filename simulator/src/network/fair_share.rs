@@ -132,11 +132,11 @@ impl<T: Transit> FairShareLinks<T> {
 
     pub(super) fn send(&mut self, now: SimTime, payload: T, latency: SimDuration, sched: &mut impl Scheduler<T>) {
         let (from, bytes) = (payload.sender(), payload.wire_bytes());
-        let id = self.transfers.insert(Progress { payload, latency, finished: Finished::Neither });
-        if bytes > 0 && self.uplinks[from as usize].capacity.is_some() {
+        let queued = bytes > 0 && self.uplinks[from as usize].capacity.is_some();
+        let finished = if queued { Finished::Neither } else { Finished::Uplink(now) };
+        let id = self.transfers.insert(Progress { payload, latency, finished });
+        if queued {
             self.join(now, Side::Up(from), id, bytes, sched);
-        } else {
-            self.transfers.get_mut(id).finished = Finished::Uplink(now);
         }
         sched.schedule_net(now + latency, NetEvent::Arrive(id));
     }
