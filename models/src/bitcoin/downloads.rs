@@ -1,14 +1,23 @@
 //! A node's block downloads in progress. Few run at once, so they sit in a short vector searched
-//! in order; a finished download's record is kept for the next one, so that its list of holders
-//! keeps its allocation from block to block.
+//! in order, the first record and the first holders inside the node's own state: a message about
+//! a block then touches one node record instead of chasing two heap allocations. A finished
+//! download's record is kept for the next one.
 
 use simulator::{NodeId, TimerId};
+use smallvec::SmallVec;
+
+/// Holders kept inline; a block is announced to a node by about this many peers before it has
+/// validated the block on a Bitcoin-like topology.
+const INLINE_HOLDERS: usize = 8;
+
+/// The peers known to hold a block, in the order they became known.
+pub(super) type Holders = SmallVec<[NodeId; INLINE_HOLDERS]>;
 
 /// A block a node is fetching.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Download {
     /// Peers known to have the block (announced or sent it), in order.
-    pub(super) holders: Vec<NodeId>,
+    pub(super) holders: Holders,
     /// The peer asked, or that delivered the block.
     pub(super) from: Option<NodeId>,
     /// Numbers the requests, so that a stale timeout is ignored.
@@ -22,7 +31,7 @@ pub(super) struct Download {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Downloads {
     /// Each record with the block it belongs to; `None` marks a record free for reuse.
-    records: Vec<(Option<u32>, Download)>,
+    records: SmallVec<[(Option<u32>, Download); 1]>,
 }
 
 impl Downloads {
@@ -84,7 +93,7 @@ mod tests {
         downloads.remove(7);
         assert!(downloads.get(7).is_none());
         let again = downloads.entry(9);
-        assert!(again.holders.is_empty() && again.holders.capacity() > 0, "the holder list keeps its allocation");
+        assert!(again.holders.is_empty());
         assert_eq!((again.attempt, again.from), (0, None));
         assert_eq!(downloads.get(8).map(|d| d.holders.as_slice()), Some(&[4][..]));
         assert_eq!(downloads.records.len(), 2);

@@ -36,6 +36,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use simulator::rng::{GLOBAL, Purpose, stream};
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
+use smallvec::SmallVec;
 
 use downloads::{Download, Downloads};
 use mempool::TxGossip;
@@ -69,15 +70,18 @@ struct Mined {
     contents: Option<Arc<[u32]>>,
 }
 
+/// A short list of peers, inline up to BIP 152's three high-bandwidth peers and one spare.
+type PeerList = SmallVec<[NodeId; 4]>;
+
 /// Per-node relay state.
 #[derive(Clone, Debug, Default)]
 struct Node {
     tip: Option<u32>,
     downloads: Downloads,
     /// Peers this node asked to push blocks to it, most recent deliverer first.
-    high_bandwidth_out: Vec<NodeId>,
+    high_bandwidth_out: PeerList,
     /// Peers that asked this node to push blocks to them.
-    high_bandwidth_in: Vec<NodeId>,
+    high_bandwidth_in: PeerList,
 }
 
 /// Timers.
@@ -467,7 +471,7 @@ impl Protocol for Bitcoin {
             }
         }
         if self.compact() {
-            let chosen: Vec<NodeId> =
+            let chosen: PeerList =
                 ctx.peers().iter().copied().take(self.config.high_bandwidth_peers as usize).collect();
             for &peer in &chosen {
                 self.send(peer, Body::SendCmpct { high_bandwidth: true }, ctx);
@@ -512,7 +516,7 @@ impl Protocol for Bitcoin {
             }
             Body::SendCmpct { high_bandwidth } => {
                 let list = &mut self.node[node as usize].high_bandwidth_in;
-                list.retain(|&p| p != from);
+                list.retain(|p| *p != from);
                 if high_bandwidth {
                     list.push(from);
                 }
