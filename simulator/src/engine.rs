@@ -2,7 +2,7 @@
 //! repeat until a stop condition. Single-threaded; event order is total `(time, seq)`.
 
 use rand::RngExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::cpu::Cpus;
 use crate::digest::Digest;
@@ -77,17 +77,28 @@ impl<M: Message> Transit for InFlight<M> {
 
 struct QueueScheduler<'q, P: Protocol> {
     queue: &'q mut EventQueue<Event<P>>,
+    due: &'q mut VecDeque<InFlight<P::Msg>>,
+    now: SimTime,
 }
 
 impl<P: Protocol> Scheduler<InFlight<P::Msg>> for QueueScheduler<'_, P> {
-    fn schedule_net(&mut self, at: SimTime, event: NetEvent<InFlight<P::Msg>>) -> EventKey {
-        self.queue.push(at, Event::Net(event))
+    fn schedule_net(&mut self, at: SimTime, event: NetEvent<InFlight<P::Msg>>) {
+        self.queue.push(at, Event::Net(event));
+    }
+    fn schedule_cancellable_net(&mut self, at: SimTime, event: NetEvent<InFlight<P::Msg>>) -> EventKey {
+        self.queue.push_cancellable(at, Event::Net(event))
     }
     fn cancel_net(&mut self, key: EventKey) {
         self.queue.cancel(key);
     }
+    /// A delivery due now that no pending event precedes would be the next event popped, so it
+    /// skips the queue: a transfer's delivery usually falls due when its last bit is received.
     fn schedule_delivery(&mut self, at: SimTime, payload: InFlight<P::Msg>) {
-        self.queue.push(at, Event::Deliver(payload));
+        if at == self.now && self.queue.is_clear_until(at) {
+            self.due.push_back(payload);
+        } else {
+            self.queue.push(at, Event::Deliver(payload));
+        }
     }
 }
 
@@ -100,6 +111,9 @@ pub struct Simulation<P: Protocol> {
     disks: Disks,
     faults: Faults,
     queue: EventQueue<Event<P>>,
+    /// Deliveries due now ahead of every queued event, in scheduling order: they run before the
+    /// queue is popped again, exactly when the queue would have run them.
+    due: VecDeque<InFlight<P::Msg>>,
     timers: HashMap<TimerId, EventKey, BuildIdHasher>,
     effects: Effects<P>,
     protocol_streams: NodeStreams,
@@ -134,6 +148,7 @@ impl<P: Protocol> Simulation<P> {
             disks: world.disks,
             faults: world.faults,
             queue,
+            due: VecDeque::new(),
             timers: HashMap::default(),
             effects: Effects::default(),
             protocol_streams: NodeStreams::new(seed, Purpose::Protocol, nodes),
@@ -151,18 +166,24 @@ impl<P: Protocol> Simulation<P> {
     pub fn run(mut self) -> (P, RunStats) {
         let stop = loop {
             if self.limits.events.is_some_and(|budget| self.events >= budget) {
-                break if self.queue.is_empty() { StopReason::Quiescent } else { StopReason::EventBudget };
+                let idle = self.queue.is_empty() && self.due.is_empty();
+                break if idle { StopReason::Quiescent } else { StopReason::EventBudget };
             }
-            let Some((time, event)) = self.queue.pop() else {
-                break StopReason::Quiescent;
+            let event = if let Some(message) = self.due.pop_front() {
+                Event::Deliver(message)
+            } else {
+                let Some((time, event)) = self.queue.pop() else {
+                    break StopReason::Quiescent;
+                };
+                if let Some(limit) = self.limits.time
+                    && time > limit
+                {
+                    self.now = limit;
+                    break StopReason::TimeLimit;
+                }
+                self.now = time;
+                event
             };
-            if let Some(limit) = self.limits.time
-                && time > limit
-            {
-                self.now = limit;
-                break StopReason::TimeLimit;
-            }
-            self.now = time;
             self.events += 1;
             self.dispatch(event);
             if self.effects.finished() {
@@ -195,7 +216,11 @@ impl<P: Protocol> Simulation<P> {
                     NetEvent::DownlinkDone(_) => kind::DOWNLINK_DONE,
                 };
                 self.digest.fold(now, code, self.network.event_node(&net));
-                self.network.handle(self.now, net, &mut QueueScheduler { queue: &mut self.queue });
+                self.network.handle(
+                    self.now,
+                    net,
+                    &mut QueueScheduler { queue: &mut self.queue, due: &mut self.due, now: self.now },
+                );
             }
             Event::Deliver(message) => self.deliver(message),
             Event::Timer { node, id, incarnation, timer } => {
@@ -273,7 +298,7 @@ impl<P: Protocol> Simulation<P> {
             Effect::Send { to, msg } => self.send(node, to, msg),
             Effect::SetTimer { id, after, timer } => {
                 let incarnation = self.faults.incarnation(node);
-                let key = self.queue.push(self.now + after, Event::Timer { node, id, incarnation, timer });
+                let key = self.queue.push_cancellable(self.now + after, Event::Timer { node, id, incarnation, timer });
                 self.timers.insert(id, key);
             }
             Effect::CancelTimer(id) => {
@@ -314,6 +339,10 @@ impl<P: Protocol> Simulation<P> {
         let p = self.faults.loss_probability(from, to);
         let lost = p > 0.0 && self.loss_streams.get(from as usize).random_bool(p);
         let message = InFlight { from, to, bytes, lost, msg };
-        self.network.send(self.now, message, &mut QueueScheduler { queue: &mut self.queue });
+        self.network.send(
+            self.now,
+            message,
+            &mut QueueScheduler { queue: &mut self.queue, due: &mut self.due, now: self.now },
+        );
     }
 }

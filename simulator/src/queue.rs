@@ -11,7 +11,8 @@
 //! last popped event. Events stay in contiguous vectors and move at most twice, which keeps the
 //! queue fast when millions of events are pending (a binary heap is memory-bound there, and a
 //! radix heap moves entries many times). Cancellation is lazy: the key goes into a set and the
-//! entry is skipped when it comes up.
+//! entry is skipped when it comes up. Only events scheduled as cancellable are looked up in that
+//! set when they pop; most events (deliveries, CPU jobs) never are, and skip the lookup.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashSet};
@@ -19,11 +20,20 @@ use std::collections::{BinaryHeap, HashSet};
 use crate::id_hash::BuildIdHasher;
 use crate::time::SimTime;
 
-/// The order of events: time, then scheduling sequence.
+/// The order of events: time, then scheduling sequence. The sequence number's lowest bit marks
+/// an event that may be cancelled; the others count up, so the order is unchanged by it.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     time: u64,
     seq: u64,
+}
+
+const CANCELLABLE: u64 = 1;
+
+impl Key {
+    fn cancellable(self) -> bool {
+        self.seq & CANCELLABLE != 0
+    }
 }
 
 /// Hashes the sequence number alone: it is unique per event.
@@ -141,8 +151,8 @@ impl<E> EventQueue<E> {
             spare: Vec::new(),
             overflow: BinaryHeap::new(),
             last: Key::default(),
-            // Sequence numbers start at 1 so that every key is above the initial `last`.
-            next_seq: 1,
+            // Sequence numbers start above 0 so that every key is above the initial `last`.
+            next_seq: 2,
             cancelled: HashSet::default(),
             live: 0,
         }
@@ -189,18 +199,39 @@ impl<E> EventQueue<E> {
         self.occupied[index / 64] |= 1 << (index % 64);
     }
 
+    /// Schedules `event` at `time`, never to be cancelled.
+    ///
+    /// # Panics
+    /// In debug builds, if `time` is earlier than the last popped event (a logic error).
+    #[inline]
+    pub fn push(&mut self, time: SimTime, event: E) {
+        self.schedule(time, 0, event);
+    }
+
     /// Schedules `event` at `time` and returns a key that can cancel it.
     ///
     /// # Panics
     /// In debug builds, if `time` is earlier than the last popped event (a logic error).
     #[inline]
-    pub fn push(&mut self, time: SimTime, event: E) -> EventKey {
-        let key = Key { time: time.0, seq: self.next_seq };
-        self.next_seq += 1;
+    pub fn push_cancellable(&mut self, time: SimTime, event: E) -> EventKey {
+        EventKey(self.schedule(time, CANCELLABLE, event))
+    }
+
+    fn schedule(&mut self, time: SimTime, flag: u64, event: E) -> Key {
+        let key = Key { time: time.0, seq: self.next_seq | flag };
+        self.next_seq += 2;
         debug_assert!(key > self.last, "event scheduled in the past");
         self.place(key, event);
         self.live += 1;
-        EventKey(key)
+        key
+    }
+
+    /// Whether no event is pending at or before `time`, which must lie in the slot of the last
+    /// popped event. A cancelled event not yet skipped still counts as pending.
+    pub fn is_clear_until(&self, time: SimTime) -> bool {
+        debug_assert_eq!(slot_of(Key { time: time.0, seq: 0 }), self.current_slot, "time outside the current slot");
+        let after = |key: Key| key.time > time.0;
+        self.current_front().is_none_or(after) && self.early.peek().is_none_or(|Reverse(Far(key, _))| after(*key))
     }
 
     /// Cancels a pending event; returns false if it already ran or was cancelled.
@@ -302,7 +333,7 @@ impl<E> EventQueue<E> {
                 return None;
             };
             self.last = key;
-            if !self.cancelled.is_empty() && self.cancelled.remove(&key) {
+            if key.cancellable() && self.cancelled.remove(&key) {
                 continue;
             }
             self.live -= 1;
@@ -339,18 +370,34 @@ mod tests {
     #[test]
     fn cancelled_events_never_pop_and_stale_keys_do_nothing() {
         let mut q = EventQueue::new();
-        let a = q.push(SimTime(1), 'a');
+        let a = q.push_cancellable(SimTime(1), 'a');
         q.push(SimTime(2), 'b');
         assert!(q.cancel(a));
         assert!(!q.cancel(a));
         assert_eq!(q.len(), 1);
         assert_eq!(q.pop(), Some((SimTime(2), 'b')));
-        let c = q.push(SimTime(3), 'c');
+        let c = q.push_cancellable(SimTime(3), 'c');
         assert!(!q.cancel(a));
         assert_eq!(q.pop(), Some((SimTime(3), 'c')));
         assert!(!q.cancel(c), "already ran");
         assert!(q.is_empty());
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn clear_until_sees_events_due_now_and_earlier_ones_in_the_early_heap() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(5), 'a');
+        q.push(SimTime(9), 'b');
+        assert_eq!(q.pop(), Some((SimTime(5), 'a')));
+        assert!(q.is_clear_until(SimTime(5)));
+        assert!(!q.is_clear_until(SimTime(9)));
+        q.push(SimTime(5), 'c');
+        assert!(!q.is_clear_until(SimTime(5)), "an event at the same time is pending");
+        assert_eq!(q.pop(), Some((SimTime(5), 'c')));
+        q.push(SimTime(6), 'd');
+        assert!(!q.is_clear_until(SimTime(7)), "an event scheduled before the slot's last one");
+        assert!(q.is_clear_until(SimTime(5)));
     }
 
     /// Delays from ties through one slot and the wheel's span to far beyond it (overflow).
@@ -360,17 +407,32 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Interleaved pushes (never before the last pop) and pops come out in (time, seq) order.
+        /// Interleaved pushes (never before the last pop), cancellations and pops come out in
+        /// (time, seq) order, and the queue never claims to be clear while an event is due.
         #[test]
-        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u64..50, delays(), proptest::bool::ANY), 1..400)) {
+        fn matches_a_sorted_reference(
+            ops in proptest::collection::vec((0u64..50, delays(), proptest::bool::ANY, 0u8..4), 1..400),
+        ) {
             let mut q = EventQueue::new();
             let mut reference = std::collections::BTreeSet::new();
+            let mut cancellable = std::collections::VecDeque::new();
             let mut now = 0u64;
-            for (seq, (pops, delay, wide)) in ops.into_iter().enumerate() {
+            for (seq, (pops, delay, wide, cancel)) in ops.into_iter().enumerate() {
                 let time = now + if wide { delay } else { delay % 3 };
-                q.push(SimTime(time), seq);
+                match cancel {
+                    0 => q.push(SimTime(time), seq),
+                    _ => cancellable.push_back((q.push_cancellable(SimTime(time), seq), (time, seq))),
+                }
                 reference.insert((time, seq));
-                for _ in 0..pops % 3 {
+                if cancel == 3 && let Some((key, entry)) = cancellable.pop_front() {
+                    proptest::prop_assert_eq!(q.cancel(key), reference.remove(&entry));
+                }
+                // Popping an empty queue may turn the wheel past `now` (over cancelled events),
+                // after which nothing may be scheduled; a simulation stops there.
+                for _ in 0..(pops % 3).min(reference.len() as u64) {
+                    if q.is_clear_until(SimTime(now)) {
+                        proptest::prop_assert!(reference.first().is_none_or(|&(t, _)| t > now));
+                    }
                     let expected = reference.pop_first();
                     let got = q.pop().map(|(t, s)| (t.0, s));
                     proptest::prop_assert_eq!(got, expected);

@@ -100,9 +100,9 @@ impl SharedLink {
             Some((_, scheduled)) if scheduled <= at => {}
             Some((key, _)) => {
                 sched.cancel_net(key);
-                self.next_finish = Some((sched.schedule_net(at, event), at));
+                self.next_finish = Some((sched.schedule_cancellable_net(at, event), at));
             }
-            None => self.next_finish = Some((sched.schedule_net(at, event), at)),
+            None => self.next_finish = Some((sched.schedule_cancellable_net(at, event), at)),
         }
     }
 }

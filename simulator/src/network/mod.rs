@@ -52,8 +52,10 @@ pub enum NetEvent<T> {
 
 /// What the network needs from the engine: a way to schedule its own events and deliveries.
 pub trait Scheduler<T> {
-    /// Schedules a network-internal event.
-    fn schedule_net(&mut self, at: SimTime, event: NetEvent<T>) -> EventKey;
+    /// Schedules a network-internal event that is never cancelled.
+    fn schedule_net(&mut self, at: SimTime, event: NetEvent<T>);
+    /// Schedules a network-internal event that may be cancelled with the key returned.
+    fn schedule_cancellable_net(&mut self, at: SimTime, event: NetEvent<T>) -> EventKey;
     /// Cancels a network-internal event scheduled earlier.
     fn cancel_net(&mut self, key: EventKey);
     /// Schedules delivery of `payload` to its receiver's handler.
