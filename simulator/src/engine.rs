@@ -54,11 +54,19 @@ mod kind {
     pub const DOWNLINK_DONE: u8 = 11;
 }
 
+/// Bytes and messages a node sent and received.
+#[derive(Copy, Clone, Default)]
+struct Traffic {
+    bytes_sent: u64,
+    messages_sent: u64,
+    bytes_received: u64,
+    messages_received: u64,
+}
+
 /// A message on its way, carried inside the events that move it.
 struct InFlight<M> {
     from: NodeId,
     to: NodeId,
-    bytes: u64,
     lost: bool,
     msg: M,
 }
@@ -71,7 +79,7 @@ impl<M: Message> Transit for InFlight<M> {
         self.to
     }
     fn wire_bytes(&self) -> u64 {
-        self.bytes
+        self.msg.wire_bytes()
     }
 }
 
@@ -118,10 +126,11 @@ pub struct Simulation<P: Protocol> {
     effects: Effects<P>,
     protocol_streams: NodeStreams,
     loss_streams: NodeStreams,
-    counters: Vec<NodeCounters>,
-    /// `(bytes, messages)` received per node, apart from `counters`: every delivery updates the
-    /// receiver's, and this array is small enough to stay in cache where the full counters are not.
-    received: Vec<(u64, u64)>,
+    /// Messages dropped per node; the other counters are kept elsewhere and filled in at the end.
+    dropped: Vec<u64>,
+    /// Per node, apart from the rest: every send and delivery updates one, and this array is
+    /// small enough to stay in cache where whole counter records are not.
+    traffic: Vec<Traffic>,
     limits: Limits,
     digest: Digest,
     events: u64,
@@ -153,8 +162,8 @@ impl<P: Protocol> Simulation<P> {
             effects: Effects::default(),
             protocol_streams: NodeStreams::new(seed, Purpose::Protocol, nodes),
             loss_streams: NodeStreams::new(seed, Purpose::Loss, nodes),
-            counters: vec![NodeCounters::default(); nodes],
-            received: vec![(0, 0); nodes],
+            dropped: vec![0; nodes],
+            traffic: vec![Traffic::default(); nodes],
             limits,
             digest: Digest::default(),
             events: 0,
@@ -190,12 +199,17 @@ impl<P: Protocol> Simulation<P> {
                 break StopReason::Finished;
             }
         };
-        let mut nodes = self.counters;
-        for (i, c) in nodes.iter_mut().enumerate() {
-            (c.bytes_received, c.messages_received) = self.received[i];
-            c.cpu_busy_ns = self.cpus.busy_ns(i);
-            c.disk_busy_ns = self.disks.busy_ns(i);
-        }
+        let nodes = (self.traffic.iter().zip(&self.dropped).enumerate())
+            .map(|(i, (traffic, &messages_dropped))| NodeCounters {
+                bytes_sent: traffic.bytes_sent,
+                bytes_received: traffic.bytes_received,
+                messages_sent: traffic.messages_sent,
+                messages_received: traffic.messages_received,
+                messages_dropped,
+                cpu_busy_ns: self.cpus.busy_ns(i),
+                disk_busy_ns: self.disks.busy_ns(i),
+            })
+            .collect();
         let stats = RunStats { stop, end_time: self.now, events: self.events, digest: self.digest.value(), nodes };
         (self.protocol, stats)
     }
@@ -269,15 +283,15 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn deliver(&mut self, message: InFlight<P::Msg>) {
-        let InFlight { from, to, bytes, lost, msg } = message;
+        let InFlight { from, to, lost, msg } = message;
         self.digest.fold(self.now.0, kind::DELIVER, to);
         if lost || !self.faults.is_alive(to) || self.faults.is_cut(from, to) {
-            self.counters[to as usize].messages_dropped += 1;
+            self.dropped[to as usize] += 1;
             return;
         }
-        let received = &mut self.received[to as usize];
-        received.0 += bytes;
-        received.1 += 1;
+        let traffic = &mut self.traffic[to as usize];
+        traffic.bytes_received += msg.wire_bytes();
+        traffic.messages_received += 1;
         self.call(to, |p, ctx| p.on_message(to, from, msg, ctx));
     }
 
@@ -324,21 +338,21 @@ impl<P: Protocol> Simulation<P> {
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         let bytes = msg.wire_bytes();
-        let sender = &mut self.counters[from as usize];
+        let sender = &mut self.traffic[from as usize];
         sender.bytes_sent += bytes;
         sender.messages_sent += 1;
         if from == to {
-            self.queue.push(self.now, Event::Deliver(InFlight { from, to, bytes, lost: false, msg }));
+            self.queue.push(self.now, Event::Deliver(InFlight { from, to, lost: false, msg }));
             return;
         }
         if self.faults.is_cut(from, to) {
             // The connection is down: nothing enters the network.
-            self.counters[to as usize].messages_dropped += 1;
+            self.dropped[to as usize] += 1;
             return;
         }
         let p = self.faults.loss_probability(from, to);
         let lost = p > 0.0 && self.loss_streams.get(from as usize).random_bool(p);
-        let message = InFlight { from, to, bytes, lost, msg };
+        let message = InFlight { from, to, lost, msg };
         self.network.send(
             self.now,
             message,

@@ -14,7 +14,9 @@ use crate::topology::{NodeId, Topology};
 
 /// A message that can cross the modelled network.
 pub trait Message {
-    /// Size on the wire in bytes (headers included), independent of its in-memory size.
+    /// Size on the wire in bytes (headers included), independent of its in-memory size. Asked
+    /// several times while the message travels, so it must not change and should be cheap (a
+    /// stored size): nothing else is kept per message.
     fn wire_bytes(&self) -> u64;
 }
 

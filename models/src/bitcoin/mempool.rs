@@ -139,7 +139,7 @@ impl TxGossip {
             ctx.set_timer(delay, Timer::Trickle);
         }
         let announced = std::mem::take(&mut self.unannounced[node as usize]);
-        (!announced.is_empty()).then(|| Body::TxInv(Arc::from(announced)))
+        (!announced.is_empty()).then(|| Body::TxInv(Arc::new(announced)))
     }
 
     /// Announced transactions `node` wants: not seen, not already requested.
@@ -149,7 +149,7 @@ impl TxGossip {
             .copied()
             .filter(|&tx| !self.has_seen(tx, node) && self.requested[node as usize].insert(tx))
             .collect();
-        (!wanted.is_empty()).then(|| Body::GetTx(Arc::from(wanted)))
+        (!wanted.is_empty()).then(|| Body::GetTx(Arc::new(wanted)))
     }
 
     /// A peer's transaction arrived.
