@@ -48,17 +48,14 @@ pub fn explicit_edges(config: &NetworkConfig, base_dir: &Path) -> Result<Option<
 
 /// Every node's link capacities: its region's where the region sets them, else `bandwidth`.
 fn capacities(config: &NetworkConfig, latency: &LatencyModel) -> LinkCapacities {
-    let n = config.nodes as usize;
-    let mut capacities =
-        LinkCapacities { upload: vec![config.bandwidth.upload; n], download: vec![config.bandwidth.download; n] };
-    if let (LatencyConfig::Regions(regions), Some(region_of)) = (&config.latency, latency.regions()) {
-        for (node, &r) in region_of.iter().enumerate() {
+    let default = (config.bandwidth.upload, config.bandwidth.download);
+    match (&config.latency, latency.regions()) {
+        (LatencyConfig::Regions(regions), Some(region_of)) => LinkCapacities::new(region_of.iter().map(|&r| {
             let region = &regions.regions[usize::from(r)];
-            capacities.upload[node] = region.upload.unwrap_or(config.bandwidth.upload);
-            capacities.download[node] = region.download.unwrap_or(config.bandwidth.download);
-        }
+            (region.upload.unwrap_or(default.0), region.download.unwrap_or(default.1))
+        })),
+        _ => LinkCapacities::new(std::iter::repeat_n(default, config.nodes as usize)),
     }
-    capacities
 }
 
 impl World {

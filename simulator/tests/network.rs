@@ -209,8 +209,7 @@ fn delivery_times_with_downlinks(
     use simulator::{Limits, Simulation, World};
     let n = plan.len();
     let mut world = World::build(config, 1, std::path::Path::new(".")).unwrap();
-    let capacities =
-        LinkCapacities { upload: vec![config.bandwidth.upload; downlinks.len()], download: downlinks.to_vec() };
+    let capacities = LinkCapacities::new(downlinks.iter().map(|&download| (config.bandwidth.upload, download)));
     let latency = simulator::latency::LatencyModel::build(&config.latency, config.nodes, 1);
     world.network = NetworkSetup {
         capacities,

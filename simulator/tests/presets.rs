@@ -26,8 +26,8 @@ fn nodes_get_their_region_s_share_and_bandwidth() {
             let members: Vec<usize> = (0..2_000).filter(|&n| usize::from(region_of[n]) == r).collect();
             assert_eq!(members.len() as u32, counts[r], "{name} {}", region.name);
             for &n in &members {
-                assert_eq!(Some(setup.capacities.upload[n]), region.upload, "{name} node {n}");
-                assert_eq!(Some(setup.capacities.download[n]), region.download, "{name} node {n}");
+                assert_eq!(Some(setup.capacities.upload(n as u32)), region.upload, "{name} node {n}");
+                assert_eq!(Some(setup.capacities.download(n as u32)), region.download, "{name} node {n}");
             }
         }
     }

@@ -123,8 +123,8 @@ impl<T: Transit> FairShareLinks<T> {
     pub(super) fn new(caps: &LinkCapacities) -> Self {
         FairShareLinks {
             transfers: Slab::default(),
-            uplinks: caps.upload.iter().map(|&b| SharedLink::new(b)).collect(),
-            downlinks: caps.download.iter().map(|&b| SharedLink::new(b)).collect(),
+            uplinks: (0..caps.nodes() as NodeId).map(|node| SharedLink::new(caps.upload(node))).collect(),
+            downlinks: (0..caps.nodes() as NodeId).map(|node| SharedLink::new(caps.download(node))).collect(),
             arrivals: 0,
             finished: Vec::new(),
         }

@@ -35,11 +35,11 @@ pub(super) struct FifoLinks {
 
 impl FifoLinks {
     pub(super) fn new(caps: &LinkCapacities) -> Self {
-        let nodes = caps.upload.len();
+        let nodes = caps.nodes();
         FifoLinks {
             uplink_free: vec![SimTime::ZERO; nodes],
             downlink_free: vec![SimTime::ZERO; nodes],
-            unlimited_downlinks: caps.download.iter().any(|d| d.bits_per_sec().is_none()),
+            unlimited_downlinks: caps.any_unlimited_download(),
         }
     }
 
@@ -51,13 +51,13 @@ impl FifoLinks {
         caps: &LinkCapacities,
         sched: &mut impl Scheduler<T>,
     ) {
-        let (from, to) = (payload.sender() as usize, payload.receiver() as usize);
-        let uplink = &mut self.uplink_free[from];
+        let (from, to) = (payload.sender(), payload.receiver());
+        let uplink = &mut self.uplink_free[from as usize];
         let start = (*uplink).max(now);
-        let sent = start + caps.upload[from].transfer_time(payload.wire_bytes());
+        let sent = start + caps.upload(from).transfer_time(payload.wire_bytes());
         *uplink = sent;
         let not_before = sent + latency;
-        if self.unlimited_downlinks && caps.download[to].bits_per_sec().is_none() {
+        if self.unlimited_downlinks && caps.download(to).bits_per_sec().is_none() {
             // An unlimited downlink never queues: delivery time is already known.
             sched.schedule_delivery(not_before, payload);
         } else {
@@ -72,10 +72,10 @@ impl FifoLinks {
         caps: &LinkCapacities,
         sched: &mut impl Scheduler<T>,
     ) {
-        let to = arrival.receiver() as usize;
-        let downlink = &mut self.downlink_free[to];
+        let to = arrival.receiver();
+        let downlink = &mut self.downlink_free[to as usize];
         let start = (*downlink).max(now);
-        let done = (start + caps.download[to].transfer_time(arrival.payload.wire_bytes())).max(arrival.not_before);
+        let done = (start + caps.download(to).transfer_time(arrival.payload.wire_bytes())).max(arrival.not_before);
         *downlink = done;
         sched.schedule_delivery(done, arrival.payload);
     }

@@ -62,13 +62,59 @@ pub trait Scheduler<T> {
     fn schedule_delivery(&mut self, at: SimTime, payload: T);
 }
 
-/// Capacities of every node's access links.
+/// Capacities of every node's access links. Nodes come in a few classes (a region's links, or
+/// the default), so each node holds a 2-byte class and the capacities sit in a small table: the
+/// receiver's downlink is read for every message sent, and a per-node table of 16-byte entries
+/// would miss the cache on a large network where this one does not.
 #[derive(Clone, Debug)]
 pub struct LinkCapacities {
-    /// Uplink capacity per node.
-    pub upload: Vec<Bandwidth>,
-    /// Downlink capacity per node.
-    pub download: Vec<Bandwidth>,
+    class_of: Vec<u16>,
+    /// (upload, download) of each class, in order of first appearance.
+    classes: Vec<(Bandwidth, Bandwidth)>,
+}
+
+impl LinkCapacities {
+    /// The capacities of nodes `0..`, given as (upload, download) per node.
+    ///
+    /// # Panics
+    /// If more than 65,536 distinct pairs are given (a configuration yields one per region plus
+    /// the default).
+    pub fn new(links: impl IntoIterator<Item = (Bandwidth, Bandwidth)>) -> Self {
+        let mut classes: Vec<(Bandwidth, Bandwidth)> = Vec::new();
+        let class_of = links
+            .into_iter()
+            .map(|pair| {
+                let class = classes.iter().position(|&known| known == pair).unwrap_or_else(|| {
+                    classes.push(pair);
+                    classes.len() - 1
+                });
+                u16::try_from(class).expect("at most 65,536 distinct link capacities")
+            })
+            .collect();
+        LinkCapacities { class_of, classes }
+    }
+
+    /// Number of nodes.
+    pub fn nodes(&self) -> usize {
+        self.class_of.len()
+    }
+
+    /// Uplink capacity of `node`.
+    #[inline]
+    pub fn upload(&self, node: NodeId) -> Bandwidth {
+        self.classes[usize::from(self.class_of[node as usize])].0
+    }
+
+    /// Downlink capacity of `node`.
+    #[inline]
+    pub fn download(&self, node: NodeId) -> Bandwidth {
+        self.classes[usize::from(self.class_of[node as usize])].1
+    }
+
+    /// Whether some node's downlink is unlimited.
+    pub fn any_unlimited_download(&self) -> bool {
+        self.classes.iter().any(|(_, download)| download.bits_per_sec().is_none())
+    }
 }
 
 /// Everything that defines a network before it carries anything.
@@ -104,7 +150,7 @@ impl<T: Transit> Network<T> {
     /// A network with idle links.
     pub fn new(setup: NetworkSetup) -> Self {
         let NetworkSetup { capacities, contention, unqueued_up_to, latency, seed } = setup;
-        let nodes = capacities.upload.len();
+        let nodes = capacities.nodes();
         let links = match contention {
             Contention::Fifo => Links::Fifo(FifoLinks::new(&capacities)),
             Contention::FairShare => Links::FairShare(FairShareLinks::new(&capacities)),
@@ -129,7 +175,7 @@ impl<T: Transit> Network<T> {
         let (from, to, bytes) = (payload.sender(), payload.receiver(), payload.wire_bytes());
         let latency = self.sample_latency(from, to);
         if self.unqueued_up_to > 0 && bytes <= self.unqueued_up_to {
-            let bottleneck = self.capacities.upload[from as usize].min(self.capacities.download[to as usize]);
+            let bottleneck = self.capacities.upload(from).min(self.capacities.download(to));
             sched.schedule_delivery(now + bottleneck.transfer_time(bytes) + latency, payload);
             return;
         }
@@ -161,5 +207,24 @@ impl<T: Transit> Network<T> {
             (Links::Fifo(_), NetEvent::Arrive(_)) => unreachable!("network event of another contention policy"),
             (_, NetEvent::UplinkDone(node) | NetEvent::DownlinkDone(node)) => *node,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacities_keep_each_node_s_pair_in_a_shared_table() {
+        let fast = (Bandwidth::BitsPerSec(100), Bandwidth::BitsPerSec(200));
+        let slow = (Bandwidth::BitsPerSec(10), Bandwidth::Unlimited);
+        let caps = LinkCapacities::new([fast, slow, fast, fast, slow]);
+        assert_eq!(caps.nodes(), 5);
+        assert_eq!(caps.classes.len(), 2);
+        for (node, (up, down)) in [fast, slow, fast, fast, slow].into_iter().enumerate() {
+            assert_eq!((caps.upload(node as NodeId), caps.download(node as NodeId)), (up, down));
+        }
+        assert!(caps.any_unlimited_download());
+        assert!(!LinkCapacities::new([fast]).any_unlimited_download());
     }
 }
