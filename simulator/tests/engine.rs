@@ -143,6 +143,28 @@ fn time_limit_and_event_budget_stop_the_run() {
 }
 
 #[test]
+fn a_delivery_due_as_its_last_bit_arrives_is_an_event_like_any_other() {
+    // FairShare over 8 Mbit/s links: 1,000 bytes take 1 ms on each link, and the delivery falls
+    // due when the downlink finishes, at 1 + 5 ms; then a second message follows.
+    let config = network(2, mbps(8), mbps(8), Contention::FairShare, SimDuration(5 * MS));
+    let plan = vec![send(0, 0, 1, 1_000), send(20 * MS, 1, 0, 1_000)];
+    let scripted = || Scripted { plan: plan.clone(), deliveries: Vec::new() };
+    let (done, full) = run(&config, scripted(), 1);
+    let times: Vec<u64> = done.deliveries.iter().map(|d| d.at.0).collect();
+    assert_eq!(times, vec![6 * MS, 26 * MS]);
+    assert_eq!(full.stop, StopReason::Quiescent);
+    // Two starts, then per message a timer, arrival, uplink and downlink finish, delivery.
+    assert_eq!(full.events, 12);
+    // One event short, the last delivery is still pending: the budget ran out, not the work.
+    let limits = Limits { time: None, events: Some(full.events - 1) };
+    let (short, stats) = run_limited(&config, scripted(), 1, limits);
+    assert_eq!((stats.stop, short.deliveries.len()), (StopReason::EventBudget, 1));
+    let limits = Limits { time: None, events: Some(full.events) };
+    let (_, stats) = run_limited(&config, scripted(), 1, limits);
+    assert_eq!((stats.stop, stats.digest), (StopReason::Quiescent, full.digest));
+}
+
+#[test]
 fn crashed_node_receives_nothing_and_loses_its_timers() {
     let mut config = quiet_net(5);
     // Node 1 is down from 12 ms to 30 ms: the ball sent at 10 ms arrives at 15 ms and is dropped.
