@@ -2,13 +2,12 @@
 //! repeat until a stop condition. Single-threaded; event order is total `(time, seq)`.
 
 use rand::RngExt;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::cpu::Cpus;
 use crate::digest::Digest;
 use crate::disk::{DiskOp, Disks};
 use crate::faults::{FaultEvent, Faults};
-use crate::id_hash::BuildIdHasher;
 use crate::network::{NetEvent, Network, Scheduler, Transit};
 use crate::protocol::{Context, Effect, Effects, Message, Protocol, TimerId};
 use crate::queue::{EventKey, EventQueue};
@@ -122,7 +121,6 @@ pub struct Simulation<P: Protocol> {
     /// Deliveries due now ahead of every queued event, in scheduling order: they run before the
     /// queue is popped again, exactly when the queue would have run them.
     due: VecDeque<InFlight<P::Msg>>,
-    timers: HashMap<TimerId, EventKey, BuildIdHasher>,
     effects: Effects<P>,
     protocol_streams: NodeStreams,
     loss_streams: NodeStreams,
@@ -158,7 +156,6 @@ impl<P: Protocol> Simulation<P> {
             faults: world.faults,
             queue,
             due: VecDeque::new(),
-            timers: HashMap::default(),
             effects: Effects::default(),
             protocol_streams: NodeStreams::new(seed, Purpose::Protocol, nodes),
             loss_streams: NodeStreams::new(seed, Purpose::Loss, nodes),
@@ -239,7 +236,7 @@ impl<P: Protocol> Simulation<P> {
             Event::Deliver(message) => self.deliver(message),
             Event::Timer { node, id, incarnation, timer } => {
                 self.digest.fold(now, kind::TIMER, node);
-                self.timers.remove(&id);
+                self.effects.timers().release(id);
                 if self.is_current(node, incarnation) {
                     self.call(node, |p, ctx| p.on_timer(node, timer, ctx));
                 }
@@ -313,10 +310,10 @@ impl<P: Protocol> Simulation<P> {
             Effect::SetTimer { id, after, timer } => {
                 let incarnation = self.faults.incarnation(node);
                 let key = self.queue.push_cancellable(self.now + after, Event::Timer { node, id, incarnation, timer });
-                self.timers.insert(id, key);
+                self.effects.timers().bind(id, key);
             }
             Effect::CancelTimer(id) => {
-                if let Some(key) = self.timers.remove(&id) {
+                if let Some(key) = self.effects.timers().release(id) {
                     self.queue.cancel(key);
                 }
             }

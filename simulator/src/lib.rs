@@ -26,6 +26,7 @@ pub mod rng;
 pub mod slab;
 pub mod stats;
 pub mod time;
+mod timers;
 pub mod topology;
 pub mod units;
 pub mod world;

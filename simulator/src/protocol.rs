@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::rng::NodeStreams;
 use crate::time::{SimDuration, SimTime};
+use crate::timers::TimerTable;
 use crate::topology::{NodeId, Topology};
 
 /// A message that can cross the modelled network.
@@ -45,7 +46,8 @@ pub trait Protocol: Sized {
     fn on_recover(&mut self, _node: NodeId, _ctx: &mut Context<'_, Self>) {}
 }
 
-/// Identifies a timer so it can be cancelled.
+/// Identifies a timer so it can be cancelled. Ids are reused once a timer has fired or been
+/// cancelled, but never match a later timer: cancelling with an old id does nothing.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TimerId(pub u64);
 
@@ -110,13 +112,13 @@ impl<P: Protocol> fmt::Debug for Effect<P> {
 /// The effects recorded by handlers, plus the state that outlives a single handler call.
 pub struct Effects<P: Protocol> {
     list: Vec<Effect<P>>,
-    next_timer: u64,
+    timers: TimerTable,
     finished: bool,
 }
 
 impl<P: Protocol> Default for Effects<P> {
     fn default() -> Self {
-        Effects { list: Vec::new(), next_timer: 0, finished: false }
+        Effects { list: Vec::new(), timers: TimerTable::default(), finished: false }
     }
 }
 
@@ -129,6 +131,11 @@ impl<P: Protocol> Effects<P> {
     /// Whether a handler has declared the run finished.
     pub fn finished(&self) -> bool {
         self.finished
+    }
+
+    /// The engine's access to the pending timers.
+    pub(crate) fn timers(&mut self) -> &mut TimerTable {
+        &mut self.timers
     }
 
     /// The engine's access to the buffer, to apply effects without reallocating it.
@@ -197,8 +204,7 @@ impl<'a, P: Protocol> Context<'a, P> {
 
     /// Sets a timer that fires `after` from now with `timer`.
     pub fn set_timer(&mut self, after: SimDuration, timer: P::Timer) -> TimerId {
-        let id = TimerId(self.effects.next_timer);
-        self.effects.next_timer += 1;
+        let id = self.effects.timers.reserve();
         self.effects.list.push(Effect::SetTimer { id, after, timer });
         id
     }
