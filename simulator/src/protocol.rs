@@ -149,7 +149,7 @@ pub struct Context<'a, P: Protocol> {
     now: SimTime,
     node: NodeId,
     topology: &'a Topology,
-    /// Every node's protocol stream; this node's is created or touched only when drawn from.
+    /// Every node's protocol stream; the shared generator moves to this node's only when it draws.
     streams: &'a mut NodeStreams,
     effects: &'a mut Effects<P>,
 }

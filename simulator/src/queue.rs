@@ -47,6 +47,13 @@ impl std::hash::Hash for Key {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EventKey(Key);
 
+impl EventKey {
+    /// When the event is scheduled.
+    pub fn time(self) -> SimTime {
+        SimTime(self.0.time)
+    }
+}
+
 const SLOT_BITS: u32 = 20;
 const SLOTS: u64 = 1 << 14;
 const WORDS: usize = (SLOTS / 64) as usize;

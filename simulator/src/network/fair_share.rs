@@ -99,9 +99,9 @@ struct SharedLink {
     updated: SimTime,
     /// The transfers present.
     present: Finishes,
-    /// The scheduled finish event and its time. It may be early (transfers joined since): the
-    /// event then finds nothing finished and schedules the next one.
-    next_finish: Option<(EventKey, SimTime)>,
+    /// The scheduled finish event. It may be early (transfers joined since): the event then
+    /// finds nothing finished and schedules the next one.
+    next_finish: Option<EventKey>,
 }
 
 impl SharedLink {
@@ -137,12 +137,12 @@ impl SharedLink {
         let n = self.present.len() as u128;
         let at = now + SimDuration(div_ceil_u128(tag.saturating_sub(self.clock) * n, u128::from(capacity)));
         match self.next_finish {
-            Some((_, scheduled)) if scheduled <= at => {}
-            Some((key, _)) => {
-                sched.cancel_net(key);
-                self.next_finish = Some((sched.schedule_cancellable_net(at, event), at));
+            Some(scheduled) if scheduled.time() <= at => {}
+            Some(stale) => {
+                sched.cancel_net(stale);
+                self.next_finish = Some(sched.schedule_cancellable_net(at, event));
             }
-            None => self.next_finish = Some((sched.schedule_cancellable_net(at, event), at)),
+            None => self.next_finish = Some(sched.schedule_cancellable_net(at, event)),
         }
     }
 }
