@@ -2,23 +2,26 @@
 //! `(time, seq)`, where `seq` is assigned at scheduling time; that makes the order total and
 //! deterministic: same-time events run in the order they were scheduled.
 //!
-//! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) go into
-//! the slot's vector in O(1); later ones wait in a binary heap and move into the wheel as it
+//! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) are
+//! appended to the slot's chain of chunks ([`chunks`]) in O(1); later ones wait in a binary heap and move into the wheel as it
 //! turns. When the wheel reaches a slot, one 64-bit word per entry (its time within the slot above
 //! its index) is sorted, and the entries are popped in the words' order without being moved
 //! around; events scheduled into the current slot join its back when they sort last, and a small
 //! heap otherwise. This works because the simulation is monotone: nothing is scheduled before the
-//! last popped event. Events stay in contiguous vectors and move at most twice, which keeps the
+//! last popped event. Events stay in contiguous chunks and move at most twice, which keeps the
 //! queue fast when millions of events are pending (a binary heap is memory-bound there, and a
 //! radix heap moves entries many times). Cancellation is lazy: the key goes into a set and the
 //! entry is skipped when it comes up. Only events scheduled as cancellable are looked up in that
 //! set when they pop; most events (deliveries, CPU jobs) never are, and skip the lookup.
+
+mod chunks;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashSet};
 
 use crate::id_hash::BuildIdHasher;
 use crate::time::SimTime;
+use chunks::{Chain, Chunks, place_of};
 
 /// The order of events: time, then scheduling sequence. The sequence number's lowest bit marks
 /// an event that may be cancelled; the others count up, so the order is unchanged by it.
@@ -61,18 +64,6 @@ const WORDS: usize = (SLOTS / 64) as usize;
 /// within the slot.
 const INDEX_BITS: u32 = 64 - SLOT_BITS;
 
-/// Wheel slots this close ahead of the current one (2.1 s, longer than most transfers and
-/// latencies) get a recycled buffer on their first event; slots further out fill slowly and
-/// allocate their own.
-const RECYCLE_AHEAD: u64 = 2048;
-/// Buffers larger than this are freed rather than recycled, and at most `MAX_SPARE` wait for
-/// reuse. One slot is emptied for each slot that fills, so a few spares are enough. A recycled
-/// buffer can hold more room than its new slot needs, but recycling creates no buffer: every
-/// buffer belongs to an occupied slot or is a spare, so recycled room is at most (the most slots
-/// ever occupied at once + `MAX_SPARE`) × this many entries.
-const RECYCLE_MAX_CAPACITY: usize = 4096;
-const MAX_SPARE: usize = 16;
-
 fn slot_of(key: Key) -> u64 {
     key.time >> SLOT_BITS
 }
@@ -97,9 +88,6 @@ impl<E> Ord for Far<E> {
     }
 }
 
-/// One slot's events in arrival order; the current slot's are taken out (`None`) as they pop.
-type SlotEvents<E> = Vec<Option<(Key, E)>>;
-
 /// The sort word of the entry at `index` of its slot.
 fn sort_word(key: Key, index: usize) -> u64 {
     debug_assert!((index as u64) < 1 << INDEX_BITS);
@@ -112,9 +100,13 @@ fn index_of(word: u64) -> usize {
 
 /// A deterministic priority queue of events with lazy cancellation.
 pub struct EventQueue<E> {
+    /// Every slot's events, in chains of chunks; the current slot's are taken out as they pop.
+    slots: Chunks<(Key, E)>,
     /// Events of the current slot in arrival order: the slot's events, then events scheduled into
     /// it later that sort after all of them (the common case).
-    current: SlotEvents<E>,
+    current: Chain,
+    /// The current slot's chunks in order, to find its `i`-th event.
+    current_chunks: Vec<u32>,
     /// Sort words of the current slot's events in key order; those before `cursor` have popped.
     order: Vec<u64>,
     cursor: usize,
@@ -123,12 +115,9 @@ pub struct EventQueue<E> {
     early: BinaryHeap<Reverse<Far<E>>>,
     current_slot: u64,
     /// `wheel[s % SLOTS]` holds the events of slot `s`, for `current_slot < s < current_slot + SLOTS`.
-    wheel: Vec<SlotEvents<E>>,
+    wheel: Vec<Chain>,
     /// Bit `s % SLOTS` is set when that wheel slot holds events.
     occupied: [u64; WORDS],
-    /// Emptied slot buffers, reused by the next slots to fill so that busy slots do not grow
-    /// their vectors from nothing each time.
-    spare: Vec<SlotEvents<E>>,
     overflow: BinaryHeap<Reverse<Far<E>>>,
     /// Key of the last popped entry; every pending key is larger.
     last: Key,
@@ -148,14 +137,15 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            current: Vec::new(),
+            slots: Chunks::default(),
+            current: Chain::EMPTY,
+            current_chunks: Vec::new(),
             order: Vec::new(),
             cursor: 0,
             early: BinaryHeap::new(),
             current_slot: 0,
-            wheel: (0..SLOTS).map(|_| Vec::new()).collect(),
+            wheel: vec![Chain::EMPTY; SLOTS as usize],
             occupied: [0; WORDS],
-            spare: Vec::new(),
             overflow: BinaryHeap::new(),
             last: Key::default(),
             // Sequence numbers start above 0 so that every key is above the initial `last`.
@@ -169,7 +159,8 @@ impl<E> EventQueue<E> {
     /// (every later key sorts after both).
     fn current_last(&self) -> Option<Key> {
         let word = *self.order.last()?;
-        Some(self.current[index_of(word)].as_ref().map_or(self.last, |(key, _)| *key))
+        let place = place_of(&self.current_chunks, index_of(word));
+        Some(self.slots.get(place).map_or(self.last, |(key, _)| *key))
     }
 
     fn place(&mut self, key: Key, event: E) {
@@ -177,7 +168,9 @@ impl<E> EventQueue<E> {
         if slot == self.current_slot {
             if self.current_last().is_none_or(|last| last < key) {
                 self.order.push(sort_word(key, self.current.len()));
-                self.current.push(Some((key, event)));
+                if let Some(opened) = self.slots.push(&mut self.current, (key, event)) {
+                    self.current_chunks.push(opened);
+                }
             } else {
                 self.early.push(Reverse(Far(key, event)));
             }
@@ -195,14 +188,7 @@ impl<E> EventQueue<E> {
     /// more), and those arrive in `seq` order.
     fn file_in_wheel(&mut self, slot: u64, key: Key, event: E) {
         let index = (slot % SLOTS) as usize;
-        let events = &mut self.wheel[index];
-        if events.capacity() == 0
-            && slot < self.current_slot + RECYCLE_AHEAD
-            && let Some(buffer) = self.spare.pop()
-        {
-            *events = buffer;
-        }
-        events.push(Some((key, event)));
+        self.slots.push(&mut self.wheel[index], (key, event));
         self.occupied[index / 64] |= 1 << (index % 64);
     }
 
@@ -293,17 +279,15 @@ impl<E> EventQueue<E> {
         }
         let index = (next % SLOTS) as usize;
         self.occupied[index / 64] &= !(1 << (index % 64));
-        // The slot's vector is left without an allocation: capacity kept in thousands of slots
-        // would add up to more than the events pending at any time; `spare` recycles instead.
-        let mut finished = std::mem::replace(&mut self.current, std::mem::take(&mut self.wheel[index]));
-        if finished.capacity() <= RECYCLE_MAX_CAPACITY && self.spare.len() < MAX_SPARE {
-            finished.clear();
-            self.spare.push(finished);
-        }
+        // Every event of the finished slot has popped.
+        self.slots.release(self.current_chunks.drain(..));
+        self.current = std::mem::replace(&mut self.wheel[index], Chain::EMPTY);
+        self.slots.chunks_of(self.current, &mut self.current_chunks);
         // Sorting small words is several times cheaper than sorting the (large) entries.
         self.order.clear();
-        self.order.extend(self.current.iter().enumerate().map(|(index, entry)| {
-            let (key, _) = entry.as_ref().expect("a wheel slot holds pending events");
+        self.order.extend((0..self.current.len()).map(|index| {
+            let place = place_of(&self.current_chunks, index);
+            let (key, _) = self.slots.get(place).expect("a wheel slot holds pending events");
             sort_word(*key, index)
         }));
         self.order.sort_unstable();
@@ -314,7 +298,7 @@ impl<E> EventQueue<E> {
     /// The key of the current slot's next event in order, if any.
     fn current_front(&self) -> Option<Key> {
         let word = *self.order.get(self.cursor)?;
-        self.current[index_of(word)].as_ref().map(|(key, _)| *key)
+        self.slots.get(place_of(&self.current_chunks, index_of(word))).map(|(key, _)| *key)
     }
 
     /// Removes and returns the earliest live event, skipping cancelled ones.
@@ -330,7 +314,7 @@ impl<E> EventQueue<E> {
             } else {
                 self.order.get(self.cursor).map(|&word| {
                     self.cursor += 1;
-                    self.current[index_of(word)].take().expect("each event pops once")
+                    self.slots.take(place_of(&self.current_chunks, index_of(word))).expect("each event pops once")
                 })
             };
             let Some((key, event)) = next else {
