@@ -26,10 +26,14 @@ impl Chain {
     }
 }
 
+/// `CHUNK` places; a place is `None` when free or already taken. Aligned to a cache line, so
+/// that an entry of 64 bytes (a typical event) occupies one line rather than straddling two.
+#[repr(align(64))]
+struct Chunk<T>([Option<T>; CHUNK]);
+
 /// The arena of chunks.
 pub(super) struct Chunks<T> {
-    /// `CHUNK` places per chunk; a place is `None` when free or already taken.
-    places: Vec<Option<T>>,
+    places: Vec<Chunk<T>>,
     /// The chunk after each chunk in its chain.
     next: Vec<u32>,
     /// Chunks holding nothing, the most recently freed last.
@@ -56,7 +60,7 @@ impl<T> Chunks<T> {
         }
         let chunk = u32::try_from(self.next.len()).ok().filter(|&c| c != NONE).expect("fewer than 2^32 - 1 chunks");
         self.next.push(NONE);
-        self.places.extend(std::iter::repeat_with(|| None).take(CHUNK));
+        self.places.push(Chunk(std::array::from_fn(|_| None)));
         chunk
     }
 
@@ -73,7 +77,7 @@ impl<T> Chunks<T> {
             chain.tail = chunk;
             chunk
         });
-        self.places[((chain.tail as usize) << CHUNK_BITS) | offset] = Some(value);
+        self.places[chain.tail as usize].0[offset] = Some(value);
         chain.len = chain.len.checked_add(1).expect("fewer than 2^32 events in one slot");
         opened
     }
@@ -90,20 +94,20 @@ impl<T> Chunks<T> {
     /// The entry at `place`, unless taken.
     #[inline]
     pub(super) fn get(&self, place: usize) -> Option<&T> {
-        self.places[place].as_ref()
+        self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)].as_ref()
     }
 
     /// Takes the entry at `place` out.
     #[inline]
     pub(super) fn take(&mut self, place: usize) -> Option<T> {
-        self.places[place].take()
+        self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)].take()
     }
 
     /// Returns chunks whose entries have all been taken to the free list.
     pub(super) fn release(&mut self, chunks: impl DoubleEndedIterator<Item = u32>) {
         // Reversed, so that the chain's first chunk is the next one reused.
         for chunk in chunks.rev() {
-            debug_assert!(self.places[(chunk as usize) << CHUNK_BITS..][..CHUNK].iter().all(Option::is_none));
+            debug_assert!(self.places[chunk as usize].0.iter().all(Option::is_none));
             self.free.push(chunk);
         }
     }
