@@ -3,6 +3,8 @@
 //! room, and the chunks of a slot that has run go straight back to a free list. The next slot to
 //! fill takes the chunk freed last, which is still in cache.
 
+use std::mem::ManuallyDrop;
+
 /// Entries per chunk: small enough that the thousands of sparsely filled future slots (timers)
 /// waste little, large enough that a slot's events sit in a few contiguous runs.
 const CHUNK_BITS: u32 = 3;
@@ -28,8 +30,12 @@ impl Chain {
 
 /// `CHUNK` places; a place is `None` when free or already taken. Aligned to a cache line, so
 /// that an entry of 64 bytes (a typical event) occupies one line rather than straddling two.
+///
+/// Places are `ManuallyDrop` so that filling one is a plain store: assigning an `Option` would
+/// first read the old value to drop it, a load that misses the cache and stalls on most pushes,
+/// although a place being filled is always `None`. [`Chunks`] drops what is left when dropped.
 #[repr(align(64))]
-struct Chunk<T>([Option<T>; CHUNK]);
+struct Chunk<T>([ManuallyDrop<Option<T>>; CHUNK]);
 
 /// The arena of chunks.
 pub(super) struct Chunks<T> {
@@ -60,7 +66,7 @@ impl<T> Chunks<T> {
         }
         let chunk = u32::try_from(self.next.len()).ok().filter(|&c| c != NONE).expect("fewer than 2^32 - 1 chunks");
         self.next.push(NONE);
-        self.places.push(Chunk(std::array::from_fn(|_| None)));
+        self.places.push(Chunk(std::array::from_fn(|_| ManuallyDrop::new(None))));
         chunk
     }
 
@@ -77,7 +83,7 @@ impl<T> Chunks<T> {
             chain.tail = chunk;
             chunk
         });
-        self.places[chain.tail as usize].0[offset] = Some(value);
+        self.places[chain.tail as usize].0[offset] = ManuallyDrop::new(Some(value));
         chain.len = chain.len.checked_add(1).expect("fewer than 2^32 events in one slot");
         opened
     }
@@ -100,15 +106,25 @@ impl<T> Chunks<T> {
     /// Takes the entry at `place` out.
     #[inline]
     pub(super) fn take(&mut self, place: usize) -> Option<T> {
-        self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)].take()
+        Option::take(&mut self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)])
     }
 
     /// Returns chunks whose entries have all been taken to the free list.
     pub(super) fn release(&mut self, chunks: impl DoubleEndedIterator<Item = u32>) {
         // Reversed, so that the chain's first chunk is the next one reused.
         for chunk in chunks.rev() {
-            debug_assert!(self.places[chunk as usize].0.iter().all(Option::is_none));
+            debug_assert!(self.places[chunk as usize].0.iter().all(|place| place.is_none()));
             self.free.push(chunk);
+        }
+    }
+}
+
+impl<T> Drop for Chunks<T> {
+    fn drop(&mut self) {
+        for chunk in &mut self.places {
+            for place in &mut chunk.0 {
+                drop(Option::take(place));
+            }
         }
     }
 }
@@ -141,5 +157,18 @@ mod tests {
         store.chunks_of(b, &mut chunks);
         let values: Vec<i32> = (0..b.len()).map(|i| *store.get(place_of(&chunks, i)).unwrap()).collect();
         assert_eq!(values, (0..20).filter(|i| i % 3 != 0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn entries_left_behind_are_dropped_with_the_store() {
+        let shared = std::rc::Rc::new(());
+        let mut store = Chunks::default();
+        let mut chain = Chain::EMPTY;
+        for _ in 0..11 {
+            store.push(&mut chain, std::rc::Rc::clone(&shared));
+        }
+        assert_eq!(std::rc::Rc::strong_count(&shared), 12);
+        drop(store);
+        assert_eq!(std::rc::Rc::strong_count(&shared), 1);
     }
 }
