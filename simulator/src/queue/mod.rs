@@ -304,11 +304,11 @@ impl<E> EventQueue<E> {
     /// Removes and returns the earliest live event, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
-            let from_early = match (self.current_front(), self.early.peek()) {
-                (Some(front), Some(Reverse(Far(early, _)))) => *early < front,
-                (None, Some(_)) => true,
-                (_, None) => false,
-            };
+            // The early heap is usually empty, and then the slot's next event is taken unseen.
+            let from_early = self
+                .early
+                .peek()
+                .is_some_and(|Reverse(Far(early, _))| self.current_front().is_none_or(|front| *early < front));
             let next = if from_early {
                 self.early.pop().map(|Reverse(Far(key, event))| (key, event))
             } else {
