@@ -279,6 +279,95 @@ impl Side {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::EventQueue;
+
+    /// A message of `bytes` from `from` to `to`.
+    #[derive(Debug, PartialEq)]
+    struct Sized {
+        from: NodeId,
+        to: NodeId,
+        bytes: u64,
+    }
+
+    impl Transit for Sized {
+        fn sender(&self) -> NodeId {
+            self.from
+        }
+        fn receiver(&self) -> NodeId {
+            self.to
+        }
+        fn wire_bytes(&self) -> u64 {
+            self.bytes
+        }
+    }
+
+    enum Event {
+        Net(NetEvent<Sized>),
+        Deliver(Sized),
+        Send { msg: Sized, latency: SimDuration },
+    }
+
+    impl Scheduler<Sized> for EventQueue<Event> {
+        fn schedule_net(&mut self, at: SimTime, event: NetEvent<Sized>) {
+            self.push(at, Event::Net(event));
+        }
+        fn schedule_cancellable_net(&mut self, at: SimTime, event: NetEvent<Sized>) -> EventKey {
+            self.push_cancellable(at, Event::Net(event))
+        }
+        fn cancel_net(&mut self, key: EventKey) {
+            self.cancel(key);
+        }
+        fn schedule_delivery(&mut self, at: SimTime, payload: Sized) {
+            self.push(at, Event::Deliver(payload));
+        }
+    }
+
+    const MS: u64 = 1_000_000;
+
+    /// Sends `(at ms, from, bytes, latency ms)` to node 2, whose downlink carries 8 Mbit/s (a byte
+    /// per microsecond) while uplinks are unlimited; returns each sender's delivery time in ms.
+    fn deliveries(sends: &[(f64, NodeId, u64, f64)]) -> Vec<(NodeId, f64)> {
+        let mut links = FairShareLinks::new(&LinkCapacities::new([
+            (Bandwidth::Unlimited, Bandwidth::Unlimited),
+            (Bandwidth::Unlimited, Bandwidth::Unlimited),
+            (Bandwidth::Unlimited, Bandwidth::BitsPerSec(8_000_000)),
+        ]));
+        let mut queue = EventQueue::new();
+        let ns = |ms: f64| SimDuration((ms * MS as f64) as u64);
+        for &(at, from, bytes, latency) in sends {
+            queue.push(SimTime::ZERO + ns(at), Event::Send { msg: Sized { from, to: 2, bytes }, latency: ns(latency) });
+        }
+        let mut delivered = Vec::new();
+        while let Some((now, event)) = queue.pop() {
+            match event {
+                Event::Send { msg, latency } => links.send(now, msg, latency, &mut queue),
+                Event::Net(NetEvent::DownlinkDone(node)) => links.link_done(now, Side::Down(node), &mut queue),
+                Event::Net(NetEvent::UplinkDone(node)) => links.link_done(now, Side::Up(node), &mut queue),
+                Event::Net(NetEvent::Arrive(id)) => links.arrive(now, id, &mut queue),
+                Event::Net(NetEvent::FifoArrive(_)) => unreachable!("no Fifo links here"),
+                Event::Deliver(msg) => delivered.push((msg.from, now.0 as f64 / MS as f64)),
+            }
+        }
+        delivered
+    }
+
+    #[test]
+    fn a_later_send_that_arrives_first_is_served_first() {
+        // 10,000 bytes arrive at 10 ms; 1,000 bytes sent at 1 ms arrive at 3 ms and are served
+        // alone.
+        assert_eq!(deliveries(&[(0.0, 0, 10_000, 10.0), (1.0, 1, 1_000, 2.0)]), vec![(1, 4.0), (0, 20.0)]);
+    }
+
+    #[test]
+    fn an_arrival_shares_the_downlink_from_its_first_bit_on() {
+        // From 12 ms both share 0.5 byte/µs: the newcomer's 1,000 bytes take 2 ms, during which
+        // the first transfer gets 1,000 of its remaining 8,000; the last 7,000 take 7 ms alone.
+        assert_eq!(deliveries(&[(0.0, 0, 10_000, 10.0), (11.0, 1, 1_000, 1.0)]), vec![(1, 14.0), (0, 21.0)]);
+        // Both on their way at once, the later-sent arriving first (3 ms) with 3,000 bytes: alone
+        // until 5 ms it gets 2,000; then both share, its last 1,000 take 2 ms, and the other's
+        // 4,000 bytes, 1,000 of them served by 7 ms, end 3 ms later.
+        assert_eq!(deliveries(&[(0.0, 0, 4_000, 5.0), (1.0, 1, 3_000, 2.0)]), vec![(1, 7.0), (0, 10.0)]);
+    }
 
     proptest::proptest! {
         /// Pushes and pops interleaved at random come out in order, as from a sorted set.
