@@ -3,8 +3,8 @@
 //! pipelined: without contention the message is delivered at exactly
 //! `t + S·8 / min(U_a, D_b) + L`, the bottleneck serialising the message once.
 //!
-//! How concurrent transfers share a link is the [`Contention`] policy: [`fifo`] serves one transfer
-//! at a time per link, [`fair_share`] splits capacity equally between concurrent transfers.
+//! How concurrent transfers share a link is the [`Contention`] policy: `fifo` serves one transfer
+//! at a time per link, `fair_share` splits capacity equally between concurrent transfers.
 //! Messages no larger than `unqueued_up_to` bytes skip both: they are always delivered at the
 //! uncontended time and take nothing from other transfers, as a single packet interleaved with
 //! other flows nearly does.

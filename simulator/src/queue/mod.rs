@@ -3,16 +3,17 @@
 //! deterministic: same-time events run in the order they were scheduled.
 //!
 //! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) are
-//! appended to the slot's chain of chunks ([`chunks`]) in O(1); later ones wait in a binary heap and move into the wheel as it
-//! turns. When the wheel reaches a slot, one 64-bit word per entry (its time within the slot above
-//! its index) is sorted, and the entries are popped in the words' order without being moved
-//! around; events scheduled into the current slot join its back when they sort last, and a small
-//! heap otherwise. This works because the simulation is monotone: nothing is scheduled before the
-//! last popped event. Events stay in contiguous chunks and move at most twice, which keeps the
-//! queue fast when millions of events are pending (a binary heap is memory-bound there, and a
-//! radix heap moves entries many times). Cancellation is lazy: the key goes into a set and the
-//! entry is skipped when it comes up. Only events scheduled as cancellable are looked up in that
-//! set when they pop; most events (deliveries, CPU jobs) never are, and skip the lookup.
+//! appended to the slot's chain of chunks (`chunks.rs`) in O(1); later ones wait in a binary heap
+//! and move into the wheel as it turns. When the wheel reaches a slot, one 64-bit word per entry
+//! (its time within the slot above its index) is sorted, and the entries are popped in the words'
+//! order without being moved around; events scheduled into the current slot join its back when
+//! they sort last, and a small heap otherwise. This works because the simulation is monotone:
+//! nothing is scheduled before the last popped event. Events stay in contiguous chunks and move
+//! at most twice, which keeps the queue fast when millions of events are pending (a binary heap is
+//! memory-bound there, and a radix heap moves entries many times). Cancellation is lazy: the key
+//! goes into a set and the entry is skipped when it comes up. Only events scheduled as cancellable
+//! are looked up in that set when they pop; most events (deliveries, CPU jobs) never are, and skip
+//! the lookup.
 
 mod chunks;
 
