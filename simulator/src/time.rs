@@ -171,7 +171,8 @@ mod tests {
         for secs in edges {
             assert_eq!(SimDuration::from_secs_f64_rounded(secs).0, by_round(secs), "{secs:e} s");
         }
-        // Exactly representable halves (k + 0.5 ns) round away from zero.
+        // A half nanosecond rounds away from zero (2.5e-9 s × 1e9 is exactly 2.5).
+        assert_eq!(2.5e-9 * 1e9, 2.5);
         assert_eq!(SimDuration::from_secs_f64_rounded(2.5e-9).0, 3);
     }
 

@@ -283,13 +283,13 @@ mod tests {
 
     /// A message of `bytes` from `from` to `to`.
     #[derive(Debug, PartialEq)]
-    struct Sized {
+    struct Parcel {
         from: NodeId,
         to: NodeId,
         bytes: u64,
     }
 
-    impl Transit for Sized {
+    impl Transit for Parcel {
         fn sender(&self) -> NodeId {
             self.from
         }
@@ -302,22 +302,22 @@ mod tests {
     }
 
     enum Event {
-        Net(NetEvent<Sized>),
-        Deliver(Sized),
-        Send { msg: Sized, latency: SimDuration },
+        Net(NetEvent<Parcel>),
+        Deliver(Parcel),
+        Send { msg: Parcel, latency: SimDuration },
     }
 
-    impl Scheduler<Sized> for EventQueue<Event> {
-        fn schedule_net(&mut self, at: SimTime, event: NetEvent<Sized>) {
+    impl Scheduler<Parcel> for EventQueue<Event> {
+        fn schedule_net(&mut self, at: SimTime, event: NetEvent<Parcel>) {
             self.push(at, Event::Net(event));
         }
-        fn schedule_cancellable_net(&mut self, at: SimTime, event: NetEvent<Sized>) -> EventKey {
+        fn schedule_cancellable_net(&mut self, at: SimTime, event: NetEvent<Parcel>) -> EventKey {
             self.push_cancellable(at, Event::Net(event))
         }
         fn cancel_net(&mut self, key: EventKey) {
             self.cancel(key);
         }
-        fn schedule_delivery(&mut self, at: SimTime, payload: Sized) {
+        fn schedule_delivery(&mut self, at: SimTime, payload: Parcel) {
             self.push(at, Event::Deliver(payload));
         }
     }
@@ -335,7 +335,8 @@ mod tests {
         let mut queue = EventQueue::new();
         let ns = |ms: f64| SimDuration((ms * MS as f64) as u64);
         for &(at, from, bytes, latency) in sends {
-            queue.push(SimTime::ZERO + ns(at), Event::Send { msg: Sized { from, to: 2, bytes }, latency: ns(latency) });
+            queue
+                .push(SimTime::ZERO + ns(at), Event::Send { msg: Parcel { from, to: 2, bytes }, latency: ns(latency) });
         }
         let mut delivered = Vec::new();
         while let Some((now, event)) = queue.pop() {
