@@ -18,6 +18,7 @@ pub mod faults;
 pub mod id_hash;
 pub mod latency;
 pub mod network;
+pub mod prefetch;
 pub mod presets;
 pub mod protocol;
 pub mod queue;

@@ -44,6 +44,9 @@ pub trait Protocol: Sized {
     fn on_crash(&mut self, _node: NodeId, _now: SimTime) {}
     /// `node` has restarted after a crash.
     fn on_recover(&mut self, _node: NodeId, _ctx: &mut Context<'_, Self>) {}
+    /// `msg` will soon be delivered to `node`: a hint to start loading the state its handler
+    /// reads. It must not change anything.
+    fn prefetch_delivery(&self, _node: NodeId, _msg: &Self::Msg) {}
 }
 
 /// Identifies a timer so it can be cancelled. Ids are reused once a timer has fired or been

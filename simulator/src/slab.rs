@@ -47,6 +47,13 @@ impl<T> Slab<T> {
         self.entries[key as usize].as_ref().expect("slab key is not live")
     }
 
+    /// Starts loading the entry at `key` into the cache, live or not.
+    pub fn prefetch(&self, key: u32) {
+        if let Some(entry) = self.entries.get(key as usize) {
+            crate::prefetch::prefetch(entry);
+        }
+    }
+
     /// The value at `key`, mutably.
     ///
     /// # Panics

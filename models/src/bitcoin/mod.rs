@@ -560,4 +560,11 @@ impl Protocol for Bitcoin {
     }
 
     fn on_disk_done(&mut self, _node: NodeId, _job: Job, _ctx: &mut Context<'_, Self>) {}
+
+    fn prefetch_delivery(&self, node: NodeId, msg: &Wire) {
+        simulator::prefetch::prefetch(&self.node[node as usize]);
+        if let Some(block) = msg.body.block() {
+            simulator::prefetch::prefetch(&self.have[block as usize * self.nodes as usize + node as usize]);
+        }
+    }
 }

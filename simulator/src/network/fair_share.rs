@@ -215,6 +215,16 @@ impl<T: Transit> FairShareLinks<T> {
         self.finished = finished;
     }
 
+    /// Starts loading the record that handling `event` reads first.
+    pub(super) fn prefetch(&self, event: &NetEvent<T>) {
+        match event {
+            NetEvent::Arrive(id) => self.transfers.prefetch(*id),
+            NetEvent::UplinkDone(node) => crate::prefetch::prefetch(&self.uplinks[*node as usize]),
+            NetEvent::DownlinkDone(node) => crate::prefetch::prefetch(&self.downlinks[*node as usize]),
+            NetEvent::FifoArrive(_) => {}
+        }
+    }
+
     pub(super) fn receiver(&self, id: u32) -> NodeId {
         self.transfers.get(id).payload.receiver()
     }

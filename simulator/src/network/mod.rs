@@ -199,6 +199,13 @@ impl<T: Transit> Network<T> {
         }
     }
 
+    /// Starts loading what handling `event` will read first; changes nothing.
+    pub fn prefetch(&self, event: &NetEvent<T>) {
+        if let Links::FairShare(links) = &self.links {
+            links.prefetch(event);
+        }
+    }
+
     /// The node an internal event happens at (for the run digest).
     pub fn event_node(&self, event: &NetEvent<T>) -> NodeId {
         match (&self.links, event) {

@@ -103,6 +103,12 @@ impl<T> Chunks<T> {
         self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)].as_ref()
     }
 
+    /// Starts loading the entry at `place` into the cache.
+    #[inline]
+    pub(super) fn prefetch(&self, place: usize) {
+        crate::prefetch::prefetch(&self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)]);
+    }
+
     /// Takes the entry at `place` out.
     #[inline]
     pub(super) fn take(&mut self, place: usize) -> Option<T> {

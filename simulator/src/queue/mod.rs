@@ -302,6 +302,18 @@ impl<E> EventQueue<E> {
         self.slots.get(place_of(&self.current_chunks, index_of(word))).map(|(key, _)| *key)
     }
 
+    /// The event `ahead` places after the next one in the current slot's order, if the slot
+    /// holds one there: a guess at what comes soon, for prefetching (the early heap and
+    /// cancellations are not accounted for). Reading it must not wait on memory either, so the
+    /// entry twice as far ahead starts loading now.
+    pub fn peek_ahead(&self, ahead: usize) -> Option<&E> {
+        if let Some(&far) = self.order.get(self.cursor + 2 * ahead) {
+            self.slots.prefetch(place_of(&self.current_chunks, index_of(far)));
+        }
+        let word = *self.order.get(self.cursor + ahead)?;
+        self.slots.get(place_of(&self.current_chunks, index_of(word))).map(|(_, event)| event)
+    }
+
     /// Removes and returns the earliest live event, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
@@ -390,6 +402,24 @@ mod tests {
         q.push(SimTime(6), 'd');
         assert!(!q.is_clear_until(SimTime(7)), "an event scheduled before the slot's last one");
         assert!(q.is_clear_until(SimTime(5)));
+    }
+
+    #[test]
+    fn peek_ahead_sees_the_slot_s_coming_events_in_order() {
+        let mut q = EventQueue::new();
+        // Filed into a later slot, which is sorted when the queue reaches it.
+        let at = |offset: u64| SimTime((1 << SLOT_BITS) + offset);
+        for (offset, name) in [(40, 'e'), (10, 'b'), (30, 'd'), (5, 'a'), (20, 'c')] {
+            q.push(at(offset), name);
+        }
+        q.push(SimTime(5 << SLOT_BITS), 'z');
+        assert_eq!(q.pop(), Some((at(5), 'a')));
+        let coming: Vec<Option<char>> = (0..5).map(|ahead| q.peek_ahead(ahead).copied()).collect();
+        assert_eq!(coming, vec![Some('b'), Some('c'), Some('d'), Some('e'), None], "the next slot is not in view");
+        q.push(at(35), 'x');
+        assert_eq!(q.peek_ahead(2), Some(&'d'), "events scheduled before the slot's last are not in view");
+        assert_eq!(q.pop(), Some((at(10), 'b')));
+        assert_eq!(q.peek_ahead(0), Some(&'c'));
     }
 
     /// Delays from ties through one slot and the wheel's span to far beyond it (overflow).
