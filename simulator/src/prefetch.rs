@@ -5,7 +5,7 @@
 /// Starts loading the cache line holding `value` without waiting for it. It has no effect on the
 /// program's results; on targets without a prefetch hint it does nothing.
 #[inline(always)]
-pub fn prefetch<T: ?Sized>(value: &T) {
+pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and changes no state the program can observe; the pointer
     // comes from a reference, so it is valid anyway.

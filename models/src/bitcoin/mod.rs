@@ -176,12 +176,18 @@ impl Bitcoin {
         }
     }
 
+    /// Where `node`'s standing with `block` sits in `have`.
+    fn have_index(&self, block: u32, node: NodeId) -> usize {
+        block as usize * self.nodes as usize + node as usize
+    }
+
     fn have(&self, block: u32, node: NodeId) -> Have {
-        self.have[block as usize * self.nodes as usize + node as usize]
+        self.have[self.have_index(block, node)]
     }
 
     fn set_have(&mut self, block: u32, node: NodeId, have: Have) {
-        self.have[block as usize * self.nodes as usize + node as usize] = have;
+        let index = self.have_index(block, node);
+        self.have[index] = have;
     }
 
     fn send(&self, to: NodeId, body: Body, ctx: &mut Context<'_, Self>) {
@@ -564,7 +570,7 @@ impl Protocol for Bitcoin {
     fn prefetch_delivery(&self, node: NodeId, msg: &Wire) {
         simulator::prefetch::prefetch(&self.node[node as usize]);
         if let Some(block) = msg.body.block() {
-            simulator::prefetch::prefetch(&self.have[block as usize * self.nodes as usize + node as usize]);
+            simulator::prefetch::prefetch(&self.have[self.have_index(block, node)]);
         }
     }
 }

@@ -97,16 +97,21 @@ impl<T> Chunks<T> {
         }
     }
 
+    #[inline]
+    fn at(&self, place: usize) -> &ManuallyDrop<Option<T>> {
+        &self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)]
+    }
+
     /// The entry at `place`, unless taken.
     #[inline]
     pub(super) fn get(&self, place: usize) -> Option<&T> {
-        self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)].as_ref()
+        self.at(place).as_ref()
     }
 
     /// Starts loading the entry at `place` into the cache.
     #[inline]
     pub(super) fn prefetch(&self, place: usize) {
-        crate::prefetch::prefetch(&self.places[place >> CHUNK_BITS].0[place & (CHUNK - 1)]);
+        crate::prefetch::prefetch(self.at(place));
     }
 
     /// Takes the entry at `place` out.
