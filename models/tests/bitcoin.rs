@@ -236,7 +236,7 @@ fn a_request_that_gets_no_answer_goes_to_the_next_announcer() {
             hash_power: HashPower::Miners(vec![(0, 1.0)]),
             mempool: Mempool::Sampled { miss_rate: 1.0 },
             validation: Validation { per_tx: SimDuration::ZERO, order: ValidationOrder::ValidateThenRelay },
-            request_timeout: timeout,
+            request_timeout: Some(timeout),
             high_bandwidth_peers: 0,
             ..BitcoinConfig::default()
         };
@@ -246,4 +246,35 @@ fn a_request_that_gets_no_answer_goes_to_the_next_announcer() {
         assert!(last > timeout.as_millis_f64() && last < 1_400.0, "{relay:?}: last node at {last} ms");
         assert!(metric(&report, "extra_round_trips") > 0.0, "{relay:?}");
     }
+}
+
+#[test]
+fn an_unset_request_timeout_waits_one_block_interval() {
+    // As above with full relay, but the timeout is left to Bitcoin Core's rule: one interval
+    // while no other download is under way. The mining time scales with the interval, so a
+    // first run without the cut finds it.
+    use simulator::config::{NodeSet, PartitionConfig};
+    let ms = SimDuration::from_millis;
+    let interval = SimDuration::from_secs(2);
+    let config = BitcoinConfig {
+        blocks: 1,
+        block_size: ByteSize(1_000),
+        interval,
+        relay: Relay::Full,
+        hash_power: HashPower::Miners(vec![(0, 1.0)]),
+        validation: Validation { per_tx: SimDuration::ZERO, order: ValidationOrder::ValidateThenRelay },
+        ..BitcoinConfig::default()
+    };
+    let mut net = network(3, TopologyConfig::Edges(vec![(0, 1), (0, 2), (1, 2)]));
+    let (_, _, uncut) = run(&net, config.clone(), 8);
+    let mined = ms(uncut.detail["blocks"][0]["mined_ms"].as_f64().unwrap().round() as u64);
+    net.faults.partitions =
+        vec![PartitionConfig { from: mined + ms(55), until: Some(mined + ms(120)), nodes: NodeSet::Nodes(vec![2]) }];
+    let (_, _, report) = run(&net, config, 8);
+    assert_eq!(report.detail["blocks"][0]["nodes_reached"], 3);
+    // Node 0's inv to node 2 leaves after the one to node 1; node 2 asks node 1 one interval
+    // after it asked node 0.
+    let inv = transfer(61) + transfer(61) + DELTA;
+    let retry = interval + transfer(61) + DELTA + transfer(24 + 1_000) + DELTA;
+    assert_eq!(last_reach_ms(&report), (inv + retry).as_millis_f64());
 }

@@ -38,9 +38,13 @@ pub struct BitcoinConfig {
     #[serde(default)]
     pub mempool: Mempool,
     /// A block requested from a peer that has not arrived after this long is requested from the
-    /// next peer that announced it.
-    #[serde(default = "default_request_timeout")]
-    pub request_timeout: SimDuration,
+    /// next peer that announced it; the first peer is not disconnected and keeps sending. Unset,
+    /// Bitcoin Core's block download timeout: one `interval`, plus half an `interval` for each
+    /// other peer the node is downloading a block from when it asks. A timeout well below the
+    /// time a block takes to cross a busy link starts duplicate transfers that slow every link
+    /// further.
+    #[serde(default)]
+    pub request_timeout: Option<SimDuration>,
 }
 
 fn default_blocks() -> u32 {
@@ -58,9 +62,6 @@ fn default_interval() -> SimDuration {
 fn default_high_bandwidth_peers() -> u32 {
     3
 }
-fn default_request_timeout() -> SimDuration {
-    SimDuration::from_secs(30)
-}
 
 impl Default for BitcoinConfig {
     fn default() -> Self {
@@ -74,7 +75,7 @@ impl Default for BitcoinConfig {
             high_bandwidth_peers: default_high_bandwidth_peers(),
             validation: Validation::default(),
             mempool: Mempool::default(),
-            request_timeout: default_request_timeout(),
+            request_timeout: None,
         }
     }
 }
@@ -164,6 +165,15 @@ impl Default for Mempool {
 }
 
 impl BitcoinConfig {
+    /// How long a node waits for a block it asked for while it is downloading blocks from
+    /// `other_peers` other peers: `request_timeout`, or Bitcoin Core's rule when that is unset.
+    pub fn request_timeout(&self, other_peers: usize) -> SimDuration {
+        self.request_timeout.unwrap_or_else(|| {
+            let halves = 2 + other_peers as u64;
+            SimDuration(self.interval.0.saturating_mul(halves) / 2)
+        })
+    }
+
     /// Transactions per block, the coinbase included.
     pub fn txs_per_block(&self) -> u64 {
         (self.block_size.bytes() / self.tx_size.bytes()).max(1)
@@ -191,7 +201,7 @@ impl BitcoinConfig {
         if self.interval == SimDuration::ZERO {
             return Err(ConfigError::new("interval", "must be > 0"));
         }
-        if self.request_timeout == SimDuration::ZERO {
+        if self.request_timeout == Some(SimDuration::ZERO) {
             return Err(ConfigError::new("request_timeout", "must be > 0"));
         }
         if let HashPower::Miners(miners) = &self.hash_power {
@@ -237,5 +247,20 @@ impl BitcoinConfig {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_request_timeout_follows_bitcoin_core() {
+        let config = BitcoinConfig { interval: SimDuration::from_secs(600), ..BitcoinConfig::default() };
+        assert_eq!(config.request_timeout(0), SimDuration::from_secs(600));
+        assert_eq!(config.request_timeout(3), SimDuration::from_secs(600 + 3 * 300));
+        let fixed = BitcoinConfig { request_timeout: Some(SimDuration::from_secs(5)), ..config };
+        assert_eq!(fixed.request_timeout(3), SimDuration::from_secs(5));
+        assert!(BitcoinConfig { request_timeout: Some(SimDuration::ZERO), ..fixed }.validate(10).is_err());
     }
 }

@@ -66,6 +66,11 @@ impl Downloads {
         &mut self.records[i].1
     }
 
+    /// Each download's block and the peer it was last asked from (or that delivered it).
+    pub(super) fn requests(&self) -> impl Iterator<Item = (u32, NodeId)> + '_ {
+        self.records.iter().filter_map(|(block, download)| Some(((*block)?, download.from?)))
+    }
+
     /// Ends the download of `block`, keeping its record for reuse.
     pub(super) fn remove(&mut self, block: u32) {
         if let Some(i) = self.position(block) {

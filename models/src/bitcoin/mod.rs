@@ -250,7 +250,7 @@ impl Bitcoin {
     /// block otherwise.
     fn request(&mut self, node: NodeId, block: u32, peer: NodeId, ctx: &mut Context<'_, Self>) {
         let compact = self.compact();
-        let timeout = self.config.request_timeout;
+        let timeout = self.request_timeout(node, block, peer);
         let download = self.node[node as usize].downloads.entry(block);
         let first = download.attempt == 0;
         download.attempt += 1;
@@ -261,6 +261,18 @@ impl Bitcoin {
             ctx.cancel_timer(old);
         }
         self.send(peer, Body::GetData { block, compact: compact && first }, ctx);
+    }
+
+    /// How long `node` waits for `block` from `peer`, given the other peers it is fetching blocks
+    /// from right now.
+    fn request_timeout(&self, node: NodeId, block: u32, peer: NodeId) -> SimDuration {
+        let mut others = PeerList::new();
+        for (other, asked) in self.node[node as usize].downloads.requests() {
+            if other != block && asked != peer && self.have(other, node) == Have::Fetching && !others.contains(&asked) {
+                others.push(asked);
+            }
+        }
+        self.config.request_timeout(others.len())
     }
 
     /// Records that `peer` has `block`; returns the node's download of it.
@@ -385,7 +397,7 @@ impl Bitcoin {
         }
         self.counters.extra_round_trips += 1;
         self.counters.missing_txs += u64::from(missing);
-        let timeout = self.config.request_timeout;
+        let timeout = self.request_timeout(node, block, from);
         let download = self.note_holder(node, block, from);
         download.from = Some(from);
         download.rebuilding = true;
@@ -572,5 +584,30 @@ impl Protocol for Bitcoin {
         if let Some(block) = msg.body.block() {
             simulator::prefetch::prefetch(&self.have[self.have_index(block, node)]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_timeout_counts_other_peers_a_node_is_fetching_from() {
+        let config = BitcoinConfig { blocks: 4, interval: SimDuration::from_secs(10), ..BitcoinConfig::default() };
+        let mut bitcoin = Bitcoin::new(config, 8, 1);
+        // Node 0 fetches block 1 from peer 5 and block 2 from peer 6, and has block 3 (from
+        // peer 7) in validation already.
+        for (block, peer, have) in [(1, 5, Have::Fetching), (2, 6, Have::Fetching), (3, 7, Have::Validating)] {
+            bitcoin.node[0].downloads.entry(block).from = Some(peer);
+            bitcoin.set_have(block, 0, have);
+        }
+        let secs = SimDuration::from_secs;
+        // Asking peer 4 for block 0: two other peers downloading.
+        assert_eq!(bitcoin.request_timeout(0, 0, 4), secs(20));
+        // Asking peer 5 again (for block 0): only peer 6 is another peer.
+        assert_eq!(bitcoin.request_timeout(0, 0, 5), secs(15));
+        // Re-asking for block 1 from peer 4: its own earlier request does not count.
+        assert_eq!(bitcoin.request_timeout(0, 1, 4), secs(15));
+        assert_eq!(bitcoin.request_timeout(1, 0, 4), secs(10));
     }
 }
