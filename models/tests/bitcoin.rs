@@ -216,30 +216,44 @@ fn a_sampled_mempool_at_the_measured_miss_rate_matches_real_gossip() {
     assert!((ratio - 1.0).abs() < 0.1, "t50 sampled / gossip = {ratio} (miss rate {miss_rate})");
 }
 
+/// The triangle 0-1-2 where node 0 mines one 1,000-byte block, validated at once, that nodes
+/// cannot rebuild from their mempool; `cut` takes node 2 off the network for that interval.
+fn triangle(
+    relay: Relay,
+    interval: SimDuration,
+    request_timeout: Option<SimDuration>,
+    cut: Option<(SimDuration, SimDuration)>,
+) -> (NetworkConfig, BitcoinConfig) {
+    use simulator::config::{NodeSet, PartitionConfig};
+    let mut net = network(3, TopologyConfig::Edges(vec![(0, 1), (0, 2), (1, 2)]));
+    net.faults.partitions = cut
+        .map(|(from, until)| PartitionConfig { from, until: Some(until), nodes: NodeSet::Nodes(vec![2]) })
+        .into_iter()
+        .collect();
+    let config = BitcoinConfig {
+        blocks: 1,
+        block_size: ByteSize(1_000),
+        interval,
+        relay,
+        hash_power: HashPower::Miners(vec![(0, 1.0)]),
+        mempool: Mempool::Sampled { miss_rate: 1.0 },
+        validation: Validation { per_tx: SimDuration::ZERO, order: ValidationOrder::ValidateThenRelay },
+        request_timeout,
+        high_bandwidth_peers: 0,
+        ..BitcoinConfig::default()
+    };
+    (net, config)
+}
+
 #[test]
 fn a_request_that_gets_no_answer_goes_to_the_next_announcer() {
-    // Triangle 0-1-2; 0 mines at once. Node 2 is cut off just while its request (full relay) or
-    // the compact block it asked for (low-bandwidth compact relay) is on the way, so it must
-    // fall back to node 1 after the request timeout, for a full block.
-    use simulator::config::{NodeSet, PartitionConfig};
+    // Node 0 mines at once. Node 2 is cut off just while its request (full relay) or the compact
+    // block it asked for (low-bandwidth compact relay) is on the way, so it must fall back to
+    // node 1 after the request timeout, for a full block.
     let ms = SimDuration::from_millis;
     let timeout = SimDuration::from_secs(1);
     for (relay, cut) in [(Relay::Full, (ms(55), ms(120))), (Relay::Compact, (ms(120), ms(180)))] {
-        let mut net = network(3, TopologyConfig::Edges(vec![(0, 1), (0, 2), (1, 2)]));
-        net.faults.partitions =
-            vec![PartitionConfig { from: cut.0, until: Some(cut.1), nodes: NodeSet::Nodes(vec![2]) }];
-        let config = BitcoinConfig {
-            blocks: 1,
-            block_size: ByteSize(1_000),
-            interval: SimDuration::from_micros(1),
-            relay,
-            hash_power: HashPower::Miners(vec![(0, 1.0)]),
-            mempool: Mempool::Sampled { miss_rate: 1.0 },
-            validation: Validation { per_tx: SimDuration::ZERO, order: ValidationOrder::ValidateThenRelay },
-            request_timeout: Some(timeout),
-            high_bandwidth_peers: 0,
-            ..BitcoinConfig::default()
-        };
+        let (net, config) = triangle(relay, SimDuration::from_micros(1), Some(timeout), Some(cut));
         let (_, _, report) = run(&net, config, 8);
         assert_eq!(report.detail["blocks"][0]["nodes_reached"], 3, "{relay:?}");
         let last = last_reach_ms(&report);
@@ -253,23 +267,12 @@ fn an_unset_request_timeout_waits_one_block_interval() {
     // As above with full relay, but the timeout is left to Bitcoin Core's rule: one interval
     // while no other download is under way. The mining time scales with the interval, so a
     // first run without the cut finds it.
-    use simulator::config::{NodeSet, PartitionConfig};
     let ms = SimDuration::from_millis;
     let interval = SimDuration::from_secs(2);
-    let config = BitcoinConfig {
-        blocks: 1,
-        block_size: ByteSize(1_000),
-        interval,
-        relay: Relay::Full,
-        hash_power: HashPower::Miners(vec![(0, 1.0)]),
-        validation: Validation { per_tx: SimDuration::ZERO, order: ValidationOrder::ValidateThenRelay },
-        ..BitcoinConfig::default()
-    };
-    let mut net = network(3, TopologyConfig::Edges(vec![(0, 1), (0, 2), (1, 2)]));
-    let (_, _, uncut) = run(&net, config.clone(), 8);
+    let (net, config) = triangle(Relay::Full, interval, None, None);
+    let (_, _, uncut) = run(&net, config, 8);
     let mined = ms(uncut.detail["blocks"][0]["mined_ms"].as_f64().unwrap().round() as u64);
-    net.faults.partitions =
-        vec![PartitionConfig { from: mined + ms(55), until: Some(mined + ms(120)), nodes: NodeSet::Nodes(vec![2]) }];
+    let (net, config) = triangle(Relay::Full, interval, None, Some((mined + ms(55), mined + ms(120))));
     let (_, _, report) = run(&net, config, 8);
     assert_eq!(report.detail["blocks"][0]["nodes_reached"], 3);
     // Node 0's inv to node 2 leaves after the one to node 1; node 2 asks node 1 one interval

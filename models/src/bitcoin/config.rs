@@ -165,13 +165,11 @@ impl Default for Mempool {
 }
 
 impl BitcoinConfig {
-    /// How long a node waits for a block it asked for while it is downloading blocks from
-    /// `other_peers` other peers: `request_timeout`, or Bitcoin Core's rule when that is unset.
-    pub fn request_timeout(&self, other_peers: usize) -> SimDuration {
-        self.request_timeout.unwrap_or_else(|| {
-            let halves = 2 + other_peers as u64;
-            SimDuration(self.interval.0.saturating_mul(halves) / 2)
-        })
+    /// Bitcoin Core's block download timeout, used when `request_timeout` is unset, for a node
+    /// downloading blocks from `other_peers` other peers: one interval plus half an interval each.
+    pub fn core_request_timeout(&self, other_peers: usize) -> SimDuration {
+        let halves = 2 + other_peers as u64;
+        SimDuration(self.interval.0.saturating_mul(halves) / 2)
     }
 
     /// Transactions per block, the coinbase included.
@@ -255,12 +253,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unset_request_timeout_follows_bitcoin_core() {
+    fn core_request_timeout_is_an_interval_plus_half_one_per_other_peer() {
         let config = BitcoinConfig { interval: SimDuration::from_secs(600), ..BitcoinConfig::default() };
-        assert_eq!(config.request_timeout(0), SimDuration::from_secs(600));
-        assert_eq!(config.request_timeout(3), SimDuration::from_secs(600 + 3 * 300));
-        let fixed = BitcoinConfig { request_timeout: Some(SimDuration::from_secs(5)), ..config };
-        assert_eq!(fixed.request_timeout(3), SimDuration::from_secs(5));
-        assert!(BitcoinConfig { request_timeout: Some(SimDuration::ZERO), ..fixed }.validate(10).is_err());
+        assert_eq!(config.request_timeout, None, "Core's rule is the default");
+        assert_eq!(config.core_request_timeout(0), SimDuration::from_secs(600));
+        assert_eq!(config.core_request_timeout(3), SimDuration::from_secs(600 + 3 * 300));
+        assert!(BitcoinConfig { request_timeout: Some(SimDuration::ZERO), ..config }.validate(10).is_err());
     }
 }

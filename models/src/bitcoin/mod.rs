@@ -263,16 +263,19 @@ impl Bitcoin {
         self.send(peer, Body::GetData { block, compact: compact && first }, ctx);
     }
 
-    /// How long `node` waits for `block` from `peer`, given the other peers it is fetching blocks
-    /// from right now.
+    /// How long `node` waits for `block` from `peer`: the configured timeout, or Core's, which
+    /// counts the other peers it is fetching blocks from right now.
     fn request_timeout(&self, node: NodeId, block: u32, peer: NodeId) -> SimDuration {
+        if let Some(fixed) = self.config.request_timeout {
+            return fixed;
+        }
         let mut others = PeerList::new();
         for (other, asked) in self.node[node as usize].downloads.requests() {
             if other != block && asked != peer && self.have(other, node) == Have::Fetching && !others.contains(&asked) {
                 others.push(asked);
             }
         }
-        self.config.request_timeout(others.len())
+        self.config.core_request_timeout(others.len())
     }
 
     /// Records that `peer` has `block`; returns the node's download of it.
@@ -609,5 +612,7 @@ mod tests {
         // Re-asking for block 1 from peer 4: its own earlier request does not count.
         assert_eq!(bitcoin.request_timeout(0, 1, 4), secs(15));
         assert_eq!(bitcoin.request_timeout(1, 0, 4), secs(10));
+        bitcoin.config.request_timeout = Some(secs(3));
+        assert_eq!(bitcoin.request_timeout(0, 0, 4), secs(3), "a configured timeout counts no peers");
     }
 }
