@@ -2,12 +2,16 @@
 
 mod bench;
 mod commands;
+mod huge_pages;
 mod progress;
 mod swarm;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: huge_pages::HugePageAlloc = huge_pages::HugePageAlloc;
 
 /// Deterministic discrete-event simulator for blockchain networks.
 #[derive(Parser)]
