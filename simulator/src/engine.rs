@@ -242,11 +242,11 @@ impl<P: Protocol> Simulation<P> {
             }
             Event::Net(net) => {
                 let code = match net {
-                    NetEvent::Arrive(_) | NetEvent::FifoArrive(_) => kind::ARRIVE,
+                    NetEvent::Arrive { .. } | NetEvent::FifoArrive(_) => kind::ARRIVE,
                     NetEvent::UplinkDone(_) => kind::UPLINK_DONE,
                     NetEvent::DownlinkDone(_) => kind::DOWNLINK_DONE,
                 };
-                self.digest.fold(now, code, self.network.event_node(&net));
+                self.digest.fold(now, code, net.node());
                 self.network.handle(
                     self.now,
                     net,

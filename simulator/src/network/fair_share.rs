@@ -171,20 +171,19 @@ impl<T: Transit> FairShareLinks<T> {
     }
 
     pub(super) fn send(&mut self, now: SimTime, payload: T, latency: SimDuration, sched: &mut impl Scheduler<T>) {
-        let (from, bytes) = (payload.sender(), payload.wire_bytes());
+        let (from, to, bytes) = (payload.sender(), payload.receiver(), payload.wire_bytes());
         let queued = bytes > 0 && self.uplinks[from as usize].capacity.is_some();
         let finished = if queued { Finished::Neither } else { Finished::Uplink(now) };
         let id = self.transfers.insert(Progress { payload, latency, finished });
         if queued {
             self.join(now, Side::Up(from), id, bytes, sched);
         }
-        sched.schedule_net(now + latency, NetEvent::Arrive(id));
+        sched.schedule_net(now + latency, NetEvent::Arrive { transfer: id, to });
     }
 
     /// The first bit reached the receiver: the transfer starts sharing its downlink.
-    pub(super) fn arrive(&mut self, now: SimTime, id: u32, sched: &mut impl Scheduler<T>) {
-        let payload = &self.transfers.get(id).payload;
-        let (to, bytes) = (payload.receiver(), payload.wire_bytes());
+    pub(super) fn arrive(&mut self, now: SimTime, id: u32, to: NodeId, sched: &mut impl Scheduler<T>) {
+        let bytes = self.transfers.get(id).payload.wire_bytes();
         if bytes > 0 && self.downlinks[to as usize].capacity.is_some() {
             self.join(now, Side::Down(to), id, bytes, sched);
         } else {
@@ -218,15 +217,14 @@ impl<T: Transit> FairShareLinks<T> {
     /// Starts loading the record that handling `event` reads first.
     pub(super) fn prefetch(&self, event: &NetEvent<T>) {
         match event {
-            NetEvent::Arrive(id) => self.transfers.prefetch(*id),
+            NetEvent::Arrive { transfer, to } => {
+                self.transfers.prefetch(*transfer);
+                crate::prefetch::prefetch(&self.downlinks[*to as usize]);
+            }
             NetEvent::UplinkDone(node) => crate::prefetch::prefetch(&self.uplinks[*node as usize]),
             NetEvent::DownlinkDone(node) => crate::prefetch::prefetch(&self.downlinks[*node as usize]),
             NetEvent::FifoArrive(_) => {}
         }
-    }
-
-    pub(super) fn receiver(&self, id: u32) -> NodeId {
-        self.transfers.get(id).payload.receiver()
     }
 
     fn link(&mut self, side: Side) -> &mut SharedLink {
@@ -354,7 +352,7 @@ mod tests {
                 Event::Send { msg, latency } => links.send(now, msg, latency, &mut queue),
                 Event::Net(NetEvent::DownlinkDone(node)) => links.link_done(now, Side::Down(node), &mut queue),
                 Event::Net(NetEvent::UplinkDone(node)) => links.link_done(now, Side::Up(node), &mut queue),
-                Event::Net(NetEvent::Arrive(id)) => links.arrive(now, id, &mut queue),
+                Event::Net(NetEvent::Arrive { transfer, to }) => links.arrive(now, transfer, to, &mut queue),
                 Event::Net(NetEvent::FifoArrive(_)) => unreachable!("no Fifo links here"),
                 Event::Deliver(msg) => delivered.push((msg.from, now.0 as f64 / MS as f64)),
             }

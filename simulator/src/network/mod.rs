@@ -42,12 +42,29 @@ pub trait Transit {
 pub enum NetEvent<T> {
     /// Fifo: the first bit of a transfer reaches the receiver's downlink.
     FifoArrive(FifoArrival<T>),
-    /// FairShare: the first bit of transfer `id` reaches the receiver's downlink.
-    Arrive(u32),
+    /// FairShare: the first bit of a transfer reaches the downlink of its receiver `to`, which
+    /// the event names so that the downlink can be prefetched before the transfer is read.
+    Arrive {
+        /// The transfer.
+        transfer: u32,
+        /// Its receiver.
+        to: NodeId,
+    },
     /// FairShare: the earliest transfers on this node's uplink have been fully sent.
     UplinkDone(NodeId),
     /// FairShare: the earliest transfers on this node's downlink have been fully received.
     DownlinkDone(NodeId),
+}
+
+impl<T: Transit> NetEvent<T> {
+    /// The node the event happens at (for the run digest).
+    pub fn node(&self) -> NodeId {
+        match self {
+            NetEvent::FifoArrive(arrival) => arrival.receiver(),
+            NetEvent::Arrive { to, .. } => *to,
+            NetEvent::UplinkDone(node) | NetEvent::DownlinkDone(node) => *node,
+        }
+    }
 }
 
 /// What the network needs from the engine: a way to schedule its own events and deliveries.
@@ -189,10 +206,10 @@ impl<T: Transit> Network<T> {
     pub fn handle(&mut self, now: SimTime, event: NetEvent<T>, sched: &mut impl Scheduler<T>) {
         match (&mut self.links, event) {
             (Links::Fifo(links), NetEvent::FifoArrive(arrival)) => links.arrive(now, arrival, &self.capacities, sched),
-            (Links::FairShare(links), NetEvent::Arrive(id)) => links.arrive(now, id, sched),
+            (Links::FairShare(links), NetEvent::Arrive { transfer, to }) => links.arrive(now, transfer, to, sched),
             (Links::FairShare(links), NetEvent::UplinkDone(node)) => links.link_done(now, Side::Up(node), sched),
             (Links::FairShare(links), NetEvent::DownlinkDone(node)) => links.link_done(now, Side::Down(node), sched),
-            (Links::Fifo(_), NetEvent::Arrive(_) | NetEvent::UplinkDone(_) | NetEvent::DownlinkDone(_))
+            (Links::Fifo(_), NetEvent::Arrive { .. } | NetEvent::UplinkDone(_) | NetEvent::DownlinkDone(_))
             | (Links::FairShare(_), NetEvent::FifoArrive(_)) => {
                 unreachable!("network event of another contention policy")
             }
@@ -203,16 +220,6 @@ impl<T: Transit> Network<T> {
     pub fn prefetch(&self, event: &NetEvent<T>) {
         if let Links::FairShare(links) = &self.links {
             links.prefetch(event);
-        }
-    }
-
-    /// The node an internal event happens at (for the run digest).
-    pub fn event_node(&self, event: &NetEvent<T>) -> NodeId {
-        match (&self.links, event) {
-            (_, NetEvent::FifoArrive(arrival)) => arrival.receiver(),
-            (Links::FairShare(links), NetEvent::Arrive(id)) => links.receiver(*id),
-            (Links::Fifo(_), NetEvent::Arrive(_)) => unreachable!("network event of another contention policy"),
-            (_, NetEvent::UplinkDone(node) | NetEvent::DownlinkDone(node)) => *node,
         }
     }
 }
