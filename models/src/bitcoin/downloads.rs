@@ -71,14 +71,12 @@ impl Downloads {
         self.records.iter().filter_map(|(block, download)| Some(((*block)?, download.from?)))
     }
 
-    /// Ends the download of `block`, keeping its record for reuse.
+    /// Ends the download of `block`, keeping its record for reuse. Holders that outgrew the
+    /// record are let go rather than kept for the next download: a list left on the heap would
+    /// stay there, and every later message would chase it to another cache line.
     pub(super) fn remove(&mut self, block: u32) {
         if let Some(i) = self.position(block) {
-            let (b, download) = &mut self.records[i];
-            *b = None;
-            let mut holders = std::mem::take(&mut download.holders);
-            holders.clear();
-            *download = Download { holders, ..Download::default() };
+            self.records[i] = (None, Download::default());
         }
     }
 }
@@ -102,5 +100,16 @@ mod tests {
         assert_eq!((again.attempt, again.from), (0, None));
         assert_eq!(downloads.get(8).map(|d| d.holders.as_slice()), Some(&[4][..]));
         assert_eq!(downloads.records.len(), 2);
+    }
+
+    #[test]
+    fn a_reused_record_keeps_its_holders_inline_again() {
+        let mut downloads = Downloads::default();
+        downloads.entry(1).holders.extend(0..INLINE_HOLDERS as NodeId + 1);
+        assert!(downloads.get(1).is_some_and(|d| d.holders.spilled()));
+        downloads.remove(1);
+        let again = downloads.entry(2);
+        again.holders.push(5);
+        assert!(!again.holders.spilled());
     }
 }
