@@ -2,9 +2,9 @@
 //! boundaries, padded to whole 2 MiB pages and offered to the kernel as transparent huge pages.
 //!
 //! A large simulation touches its per-node arrays (protocol records, link state, counters, the
-//! event queue's chunks) at random, a few cache lines per event. With 4 KiB pages nearly every
-//! such touch also misses the TLB on a network of 10,000 nodes; one 2 MiB page covers what 512
-//! small pages do. Where the kernel does not grant huge pages (`transparent_hugepage` set to
+//! event queue's chunks) at random, a few cache lines per event. Those arrays span far more 4 KiB
+//! pages than the TLB holds, so many such touches also miss the TLB; one 2 MiB page covers what
+//! 512 small pages do. Where the kernel does not grant huge pages (`transparent_hugepage` set to
 //! `never`, or no contiguous memory) the advice is ignored and the memory is ordinary. Results do
 //! not depend on where memory lies.
 
