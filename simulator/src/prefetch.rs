@@ -6,20 +6,28 @@
 const LINE: usize = 64;
 
 /// Starts loading the cache lines holding `value` without waiting for them: every line a record
-/// spans, since a record that straddles lines is read in more than its first. It has no effect on
-/// the program's results; on targets without a prefetch hint it does nothing.
+/// spans, since a record that straddles lines is read in more than its first. The lines are
+/// counted from the type alone, so that the hints unroll into a fixed sequence: one per line
+/// from the record's start, plus its last byte when the record may straddle one more line than
+/// its size needs. It has no effect on the program's results; on targets without a prefetch
+/// hint it does nothing.
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         let start = std::ptr::from_ref(value).cast::<i8>();
-        let first = start as usize / LINE;
-        let last = (start as usize + size_of::<T>().max(1) - 1) / LINE;
-        for line in 0..=last - first {
-            // SAFETY: a prefetch never faults and changes no state the program can observe; the
-            // address lies on line `first + line`, one of the lines `value` spans.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(line * LINE)) };
+        let size = size_of::<T>().max(1);
+        let straddles = !size.is_multiple_of(LINE) || align_of::<T>() < LINE;
+        // SAFETY: a prefetch never faults and changes no state the program can observe; every
+        // address lies within `value`.
+        unsafe {
+            for line in 0..size.div_ceil(LINE) {
+                _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(line * LINE));
+            }
+            if straddles && size > 1 {
+                _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(size - 1));
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
