@@ -5,7 +5,7 @@
 //! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) are
 //! appended to the slot's chain of chunks (`chunks.rs`) in O(1); later ones wait in a binary heap
 //! and move into the wheel as it turns. When the wheel reaches a slot, one 64-bit word per entry
-//! (its time within the slot above its index) is sorted, and the entries are popped in the words'
+//! (its time within the slot above its index) is sorted (`radix.rs`), and the entries are popped in the words'
 //! order without being moved around; events scheduled into the current slot join its back when
 //! they sort last, and a small heap otherwise. This works because the simulation is monotone:
 //! nothing is scheduled before the last popped event. Events stay in contiguous chunks and move
@@ -16,6 +16,7 @@
 //! the lookup.
 
 mod chunks;
+mod radix;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashSet};
@@ -110,6 +111,7 @@ pub struct EventQueue<E> {
     current_chunks: Vec<u32>,
     /// Sort words of the current slot's events in key order; those before `cursor` have popped.
     order: Vec<u64>,
+    sorter: radix::Sorter,
     cursor: usize,
     /// Events scheduled into the current slot that sort before its last event. A heap, so that a
     /// burst of them (many replicas' short CPU jobs within one slot) costs O(log n) each.
@@ -142,6 +144,7 @@ impl<E> EventQueue<E> {
             current: Chain::EMPTY,
             current_chunks: Vec::new(),
             order: Vec::new(),
+            sorter: radix::Sorter::default(),
             cursor: 0,
             early: BinaryHeap::new(),
             current_slot: 0,
@@ -291,7 +294,7 @@ impl<E> EventQueue<E> {
             let (key, _) = self.slots.get(place).expect("a wheel slot holds pending events");
             sort_word(*key, index)
         }));
-        self.order.sort_unstable();
+        self.sorter.sort(&mut self.order);
         self.cursor = 0;
         true
     }
