@@ -62,28 +62,26 @@ impl Sorter {
 mod tests {
     use super::*;
 
+    /// Sort words of entries with these times, in index order.
+    fn words<'a>(times: impl Iterator<Item = &'a u64>) -> Vec<u64> {
+        times.enumerate().map(|(index, &time)| (time << INDEX_BITS) | index as u64).collect()
+    }
+
     proptest::proptest! {
         /// Words with few distinct times (many ties), in index order, sort as a comparison sort
-        /// sorts them, on both sides of the size where the radix sort takes over.
+        /// sorts them, on both sides of the size where the radix sort takes over, and again when
+        /// the sorter is reused for another slot.
         #[test]
         fn sorts_like_a_comparison_sort(
             times in proptest::collection::vec(proptest::prop_oneof![0u64..4, 0u64..(1 << SLOT_BITS)], 0..600),
         ) {
-            let words: Vec<u64> = times.iter().enumerate().map(|(index, &t)| (t << INDEX_BITS) | index as u64).collect();
-            let mut expected = words.clone();
-            expected.sort_unstable();
             let mut sorter = Sorter::default();
-            let mut sorted = words.clone();
-            sorter.sort(&mut sorted);
-            proptest::prop_assert_eq!(&sorted, &expected);
-            // Reused for another slot.
-            let mut again = words;
-            again.reverse();
-            let mut fresh: Vec<u64> = again.iter().enumerate().map(|(i, w)| (w & !((1 << INDEX_BITS) - 1)) | i as u64).collect();
-            let mut expected = fresh.clone();
-            expected.sort_unstable();
-            sorter.sort(&mut fresh);
-            proptest::prop_assert_eq!(fresh, expected);
+            for mut slot in [words(times.iter()), words(times.iter().rev())] {
+                let mut expected = slot.clone();
+                expected.sort_unstable();
+                sorter.sort(&mut slot);
+                proptest::prop_assert_eq!(slot, expected);
+            }
         }
     }
 }
