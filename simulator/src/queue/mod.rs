@@ -5,15 +5,15 @@
 //! Time is cut into slots of 2^20 ns (1.05 ms). Events of the next 16,384 slots (17 s) are
 //! appended to the slot's chain of chunks (`chunks.rs`) in O(1); later ones wait in a binary heap
 //! and move into the wheel as it turns. When the wheel reaches a slot, one 64-bit word per entry
-//! (its time within the slot above its index) is sorted (`radix.rs`), and the entries are popped in the words'
-//! order without being moved around; events scheduled into the current slot join its back when
-//! they sort last, and a small heap otherwise. This works because the simulation is monotone:
-//! nothing is scheduled before the last popped event. Events stay in contiguous chunks and move
-//! at most twice, which keeps the queue fast when millions of events are pending (a binary heap is
-//! memory-bound there, and a radix heap moves entries many times). Cancellation is lazy: the key
-//! goes into a set and the entry is skipped when it comes up. Only events scheduled as cancellable
-//! are looked up in that set when they pop; most events (deliveries, CPU jobs) never are, and skip
-//! the lookup.
+//! (its time within the slot above its index) is sorted (`radix.rs`), and the entries are popped
+//! in the words' order without being moved around; events scheduled into the current slot join
+//! its back when they sort last, and a small heap otherwise. This works because the simulation is
+//! monotone: nothing is scheduled before the last popped event. Events stay in contiguous chunks
+//! and move at most twice, which keeps the queue fast when millions of events are pending (a
+//! binary heap is memory-bound there, and a radix heap moves entries many times). Cancellation is
+//! lazy: the key goes into a set and the entry is skipped when it comes up, or dropped when it
+//! leaves the overflow heap. Only events scheduled as cancellable are looked up in that set; most
+//! events (deliveries, CPU jobs) never are, and skip the lookup.
 
 mod chunks;
 mod radix;
@@ -127,6 +127,10 @@ pub struct EventQueue<E> {
     next_seq: u64,
     /// Keys cancelled but not yet popped. Only looked up, never iterated.
     cancelled: HashSet<Key, BuildIdHasher>,
+    /// Cancelled events still in the overflow heap. Long timers that are nearly always cancelled
+    /// (a request timeout of ten minutes) would pile up there, and in `cancelled`, for as long as
+    /// their timeout; once they are half the heap, it is rebuilt without them.
+    overflow_cancelled: usize,
     live: usize,
 }
 
@@ -155,6 +159,7 @@ impl<E> EventQueue<E> {
             // Sequence numbers start above 0 so that every key is above the initial `last`.
             next_seq: 2,
             cancelled: HashSet::default(),
+            overflow_cancelled: 0,
             live: 0,
         }
     }
@@ -231,16 +236,37 @@ impl<E> EventQueue<E> {
         self.current_front().is_none_or(after) && self.early.peek().is_none_or(|Reverse(Far(key, _))| after(*key))
     }
 
-    /// Cancels a pending event; returns false if it already ran or was cancelled.
+    /// Cancels a pending event; returns false if it already ran. An event may be cancelled at
+    /// most once: a cancelled event leaves the queue's books when it is dropped, and a second
+    /// cancellation after that would count it again.
     pub fn cancel(&mut self, key: EventKey) -> bool {
         if key.0 <= self.last {
             return false;
         }
         let fresh = self.cancelled.insert(key.0);
-        if fresh {
-            self.live -= 1;
+        debug_assert!(fresh, "an event cancelled twice");
+        self.live -= 1;
+        // Overflow holds exactly the pending keys beyond the wheel's span.
+        if slot_of(key.0) >= self.current_slot + SLOTS {
+            self.overflow_cancelled += 1;
+            if 2 * self.overflow_cancelled > self.overflow.len() {
+                self.drop_cancelled_overflow();
+            }
         }
-        fresh
+        true
+    }
+
+    /// Rebuilds the overflow heap without its cancelled events, in time linear in its size:
+    /// at least half of it goes, so this costs O(1) per cancellation.
+    fn drop_cancelled_overflow(&mut self) {
+        let cancelled = &mut self.cancelled;
+        self.overflow.retain(|Reverse(Far(key, _))| !(key.cancellable() && cancelled.remove(key)));
+        self.overflow_cancelled = 0;
+    }
+
+    /// Whether `key`, which has left the queue without running, was cancelled; forgets it.
+    fn take_cancelled(&mut self, key: Key) -> bool {
+        key.cancellable() && self.cancelled.remove(&key)
     }
 
     /// The first occupied wheel slot after the current one, in time order.
@@ -279,6 +305,10 @@ impl<E> EventQueue<E> {
                 break;
             }
             let Reverse(Far(key, event)) = self.overflow.pop().expect("peeked");
+            if self.take_cancelled(key) {
+                self.overflow_cancelled -= 1;
+                continue;
+            }
             self.file_in_wheel(slot, key, event);
         }
         let index = (next % SLOTS) as usize;
@@ -340,7 +370,7 @@ impl<E> EventQueue<E> {
                 return None;
             };
             self.last = key;
-            if key.cancellable() && self.cancelled.remove(&key) {
+            if self.take_cancelled(key) {
                 continue;
             }
             self.live -= 1;
@@ -380,7 +410,6 @@ mod tests {
         let a = q.push_cancellable(SimTime(1), 'a');
         q.push(SimTime(2), 'b');
         assert!(q.cancel(a));
-        assert!(!q.cancel(a));
         assert_eq!(q.len(), 1);
         assert_eq!(q.pop(), Some((SimTime(2), 'b')));
         let c = q.push_cancellable(SimTime(3), 'c');
