@@ -421,6 +421,25 @@ mod tests {
     }
 
     #[test]
+    fn cancelled_events_beyond_the_wheel_do_not_pile_up() {
+        let mut q = EventQueue::new();
+        let far = |offset: u64| SimTime((1 << 40) + offset);
+        q.push(far(0), 0);
+        for i in 1..1_000 {
+            let key = q.push_cancellable(far(i), i);
+            assert!(q.cancel(key));
+            assert!(q.overflow.len() <= 3 && q.cancelled.len() <= 2, "{} left at {i}", q.overflow.len());
+        }
+        let last = q.push_cancellable(far(2_000), 2_000);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop(), Some((far(0), 0)));
+        assert_eq!(q.pop(), Some((far(2_000), 2_000)));
+        assert!(!q.cancel(last), "already ran");
+        assert_eq!(q.pop(), None);
+        assert!(q.cancelled.is_empty());
+    }
+
+    #[test]
     fn clear_until_sees_events_due_now_and_earlier_ones_in_the_early_heap() {
         let mut q = EventQueue::new();
         q.push(SimTime(5), 'a');
