@@ -225,7 +225,10 @@ impl<P: Protocol> Simulation<P> {
             Some(Event::Deliver(upcoming)) => {
                 crate::prefetch::prefetch(&self.traffic[upcoming.to as usize]);
                 self.protocol.prefetch_delivery(upcoming.to, &upcoming.msg);
+                // A delivery's handler often replies.
+                self.network.prefetch_sender(upcoming.to);
             }
+            Some(Event::Cpu { node, .. }) => self.network.prefetch_sender(*node),
             Some(Event::Net(net)) => self.network.prefetch(net),
             _ => {}
         }

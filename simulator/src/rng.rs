@@ -99,6 +99,14 @@ impl NodeStreams {
         &mut self.cursor
     }
 
+    /// Starts loading where `node`'s stream stands: a node about to draw (to send a message) whose
+    /// entry has left the cache would otherwise wait for it.
+    pub fn prefetch(&self, node: usize) {
+        if let Some(position) = self.positions.get(node) {
+            crate::prefetch::prefetch(position);
+        }
+    }
+
     fn move_cursor(&mut self, node: usize) {
         if let Some(previous) = self.holder {
             self.positions[previous] = u64::try_from(self.cursor.get_word_pos()).expect("fewer than 2^64 draws");

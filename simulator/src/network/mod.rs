@@ -216,6 +216,12 @@ impl<T: Transit> Network<T> {
         }
     }
 
+    /// Starts loading what a message sent by `node` reads first: its latency stream; changes
+    /// nothing.
+    pub fn prefetch_sender(&self, node: NodeId) {
+        self.latency_streams.prefetch(node as usize);
+    }
+
     /// Starts loading what handling `event` will read first; changes nothing.
     pub fn prefetch(&self, event: &NetEvent<T>) {
         if let Links::FairShare(links) = &self.links {
