@@ -243,8 +243,10 @@ impl<E> EventQueue<E> {
         if key.0 <= self.last {
             return false;
         }
-        let fresh = self.cancelled.insert(key.0);
-        debug_assert!(fresh, "an event cancelled twice");
+        if !self.cancelled.insert(key.0) {
+            debug_assert!(false, "an event cancelled twice");
+            return false;
+        }
         self.live -= 1;
         // Overflow holds exactly the pending keys beyond the wheel's span.
         if slot_of(key.0) >= self.current_slot + SLOTS {
