@@ -138,7 +138,7 @@ struct Prepared<'a> {
 
 impl<'a> Prepared<'a> {
     fn new(chart: &'a Chart) -> Result<Self, PlotError> {
-        let axis = |log: bool, v: f64| if log { if v > 0.0 { v.log10() } else { f64::NAN } } else { v };
+        let axis = |log: bool, v: f64| if log { if v > 0.0 { libm::log10(v) } else { f64::NAN } } else { v };
         let series: Vec<Vec<Datum>> = chart
             .series
             .iter()
@@ -179,8 +179,8 @@ impl<'a> Prepared<'a> {
 /// Short tick label for a value (the original value on a log axis, to 3 significant digits).
 fn tick(v: f64, log: bool) -> String {
     let v = if log {
-        let raw = 10f64.powf(v);
-        let scale = 10f64.powi(2 - raw.abs().log10().floor() as i32);
+        let raw = libm::pow(10.0, v);
+        let scale = 10f64.powi(2 - libm::log10(raw.abs()).floor() as i32);
         (raw * scale).round() / scale
     } else {
         v
@@ -240,7 +240,7 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
             .map_err(|e| e.to_string())?;
     }
     if let Some(reference) = &chart_spec.reference {
-        let y = if chart_spec.log_y { reference.y.log10() } else { reference.y };
+        let y = if chart_spec.log_y { libm::log10(reference.y) } else { reference.y };
         chart
             .draw_series(LineSeries::new([(p.x_range.0, y), (p.x_range.1, y)], BLACK.stroke_width(1)))
             .map_err(|e| e.to_string())?
@@ -268,7 +268,11 @@ mod tests {
             label: label.to_string(),
             data: [100.0, 1000.0, 10000.0]
                 .iter()
-                .map(|&x| Datum { x, y: k * x.ln(), interval: Some((k * x.ln() - 1.0, k * x.ln() + 1.0)) })
+                .map(|&x| Datum {
+                    x,
+                    y: k * libm::log(x),
+                    interval: Some((k * libm::log(x) - 1.0, k * libm::log(x) + 1.0)),
+                })
                 .collect(),
         };
         Chart {

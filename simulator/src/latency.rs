@@ -5,10 +5,12 @@
 use rand::distr::Distribution;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use statrs::distribution::{LogNormal, Normal, Pareto, Uniform};
+use statrs::distribution::Uniform;
 
 use crate::config::{Jitter, LatencyConfig, RegionLatency};
+use crate::math;
 use crate::rng::{GLOBAL, Purpose, stream};
+use crate::sampling::{LogNormal, Normal, Pareto};
 use crate::time::SimDuration;
 use crate::topology::NodeId;
 
@@ -70,13 +72,13 @@ impl LatencyModel {
             }
             LatencyConfig::Normal { mean, std } if std.0 == 0 => LatencyModel::Constant(*mean),
             LatencyConfig::Normal { mean, std } => {
-                LatencyModel::Continuous(Continuous::Normal(Normal::new(secs(mean), secs(std)).expect(valid)))
+                LatencyModel::Continuous(Continuous::Normal(Normal::new(secs(mean), secs(std))))
             }
             LatencyConfig::LogNormal { median, sigma } => {
-                LatencyModel::Continuous(Continuous::LogNormal(LogNormal::new(secs(median).ln(), *sigma).expect(valid)))
+                LatencyModel::Continuous(Continuous::LogNormal(LogNormal::new(math::ln(secs(median)), *sigma)))
             }
             LatencyConfig::Pareto { scale, shape } => {
-                LatencyModel::Continuous(Continuous::Pareto(Pareto::new(secs(scale), *shape).expect(valid)))
+                LatencyModel::Continuous(Continuous::Pareto(Pareto::new(secs(scale), *shape)))
             }
             LatencyConfig::Regions(r) => LatencyModel::Regions(RegionModel::build(r, nodes, seed)),
         }
@@ -136,16 +138,14 @@ impl RegionModel {
                 Jitter::Pareto { spread } => {
                     let shape = m.as_secs_f64() / spread.as_secs_f64();
                     let scale = m.as_secs_f64() - spread.as_secs_f64();
-                    PairJitter::Pareto(
-                        Pareto::new(scale, shape).expect("jitter spread is validated against the matrix"),
-                    )
+                    PairJitter::Pareto(Pareto::new(scale, shape))
                 }
                 // A zero mean (a region with itself at 0 ms) stays zero.
                 Jitter::LogNormal { .. } if m.0 == 0 => PairJitter::None,
                 Jitter::LogNormal { sigma } => {
                     // Mean of a log-normal = exp(mu + sigma²/2).
-                    let mu = m.as_secs_f64().ln() - sigma * sigma / 2.0;
-                    PairJitter::LogNormal(LogNormal::new(mu, sigma).expect("jitter sigma is validated"))
+                    let mu = math::ln(m.as_secs_f64()) - sigma * sigma / 2.0;
+                    PairJitter::LogNormal(LogNormal::new(mu, sigma))
                 }
             })
             .collect();
@@ -178,7 +178,7 @@ mod tests {
         let ms = SimDuration::from_millis;
         let lognormal = LatencyModel::build(&LatencyConfig::LogNormal { median: ms(100), sigma: 0.5 }, 2, 1);
         // Mean of a log-normal = median · exp(σ²/2).
-        let expected = 0.1 * (0.125f64).exp();
+        let expected = 0.1 * math::exp(0.125);
         assert!((mean_of(&lognormal, 0, 1, 100_000) - expected).abs() / expected < 0.01);
         let uniform = LatencyModel::build(&LatencyConfig::Uniform { min: ms(10), max: ms(30) }, 2, 1);
         assert!((mean_of(&uniform, 0, 1, 100_000) - 0.02).abs() < 0.0002);

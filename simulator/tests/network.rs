@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use rand::RngExt;
 use simulator::config::Contention::{self, FairShare, Fifo};
+use simulator::math;
 use simulator::units::Bandwidth;
 use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime};
 
@@ -116,7 +117,7 @@ impl Message for Sized {
 
 fn exponential(ctx: &mut Context<'_, Poisson>, mean: f64) -> f64 {
     let u: f64 = ctx.rng().random();
-    -(1.0 - u).ln() * mean
+    -math::ln(1.0 - u) * mean
 }
 
 impl Poisson {

@@ -12,6 +12,7 @@
 //!   blocktxn, requests repeated after a timeout), per block a node received from a peer.
 
 use serde_json::json;
+use simulator::math;
 use simulator::report::median_with_never;
 use simulator::{MetricValue, Report, RunStats};
 
@@ -55,7 +56,7 @@ impl Bitcoin {
             return None;
         }
         let rebuilt = c.cmpct_reconstructed as f64 / c.cmpct_received as f64;
-        Some(1.0 - rebuilt.powf(1.0 / candidates as f64))
+        Some(1.0 - math::pow(rebuilt, 1.0 / candidates as f64))
     }
 
     /// Blocks of the main chain, as a membership vector.

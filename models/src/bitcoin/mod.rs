@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use simulator::math;
 use simulator::rng::{GLOBAL, Purpose, stream};
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 use smallvec::SmallVec;
@@ -367,11 +368,11 @@ impl Bitcoin {
         if miss_rate >= 1.0 {
             return candidates as u32;
         }
-        let log_keep = (1.0 - miss_rate).ln();
+        let log_keep = math::ln(1.0 - miss_rate);
         let (mut position, mut count) = (0u64, 0u32);
         loop {
             let u: f64 = rng.random();
-            let skip = ((1.0 - u).ln() / log_keep).floor();
+            let skip = (math::ln(1.0 - u) / log_keep).floor();
             if skip >= (candidates - position) as f64 {
                 return count;
             }
@@ -451,7 +452,7 @@ impl Bitcoin {
 fn plan_blocks(config: &BitcoinConfig, nodes: u32, rng: &mut ChaCha8Rng) -> Vec<Planned> {
     let weights: Vec<(NodeId, f64)> = match &config.hash_power {
         HashPower::Equal => Vec::new(),
-        HashPower::Exponential => (0..nodes).map(|n| (n, -(1.0 - rng.random::<f64>()).ln())).collect(),
+        HashPower::Exponential => (0..nodes).map(|n| (n, -math::ln(1.0 - rng.random::<f64>()))).collect(),
         HashPower::Miners(miners) => miners.clone(),
     };
     let mut cumulative = Vec::with_capacity(weights.len());
@@ -464,7 +465,7 @@ fn plan_blocks(config: &BitcoinConfig, nodes: u32, rng: &mut ChaCha8Rng) -> Vec<
     (0..config.blocks)
         .map(|_| {
             let u: f64 = rng.random();
-            at += SimDuration::from_secs_f64_rounded(-(1.0 - u).ln() * config.interval.as_secs_f64());
+            at += SimDuration::from_secs_f64_rounded(-math::ln(1.0 - u) * config.interval.as_secs_f64());
             let miner = if weights.is_empty() {
                 rng.random_range(0..nodes)
             } else {

@@ -10,6 +10,7 @@ pub use config::{Arrivals, FloodConfig, Sources};
 pub use metrics::METRICS;
 
 use rand::RngExt;
+use simulator::math;
 use simulator::rng::{GLOBAL, Purpose, stream};
 use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime};
 
@@ -72,7 +73,7 @@ impl Flood {
                     Arrivals::Periodic => config.interval,
                     Arrivals::Poisson => {
                         let u: f64 = rng.random();
-                        SimDuration::from_secs_f64_rounded(-(1.0 - u).ln() * config.interval.as_secs_f64())
+                        SimDuration::from_secs_f64_rounded(-math::ln(1.0 - u) * config.interval.as_secs_f64())
                     }
                 };
             }
