@@ -228,7 +228,12 @@ impl<P: Protocol> Simulation<P> {
                 // A delivery's handler often replies.
                 self.network.prefetch_sender(upcoming.to);
             }
-            Some(Event::Cpu { node, .. }) => self.network.prefetch_sender(*node),
+            Some(Event::Cpu { node, .. }) => {
+                // A finished job often ends in a burst of sends (a validated block is relayed).
+                crate::prefetch::prefetch(&self.traffic[*node as usize]);
+                self.network.prefetch_sender(*node);
+                self.network.prefetch_uplink(*node);
+            }
             Some(Event::Net(net)) => self.network.prefetch(net),
             _ => {}
         }

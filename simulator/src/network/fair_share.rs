@@ -227,6 +227,11 @@ impl<T: Transit> FairShareLinks<T> {
         }
     }
 
+    /// Starts loading `node`'s uplink record.
+    pub(super) fn prefetch_uplink(&self, node: NodeId) {
+        crate::prefetch::prefetch(&self.uplinks[node as usize]);
+    }
+
     fn link(&mut self, side: Side) -> &mut SharedLink {
         match side {
             Side::Up(node) => &mut self.uplinks[node as usize],

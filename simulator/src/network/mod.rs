@@ -222,6 +222,14 @@ impl<T: Transit> Network<T> {
         self.latency_streams.prefetch(node as usize);
     }
 
+    /// Starts loading `node`'s uplink, which a message it sends that queues reads; changes
+    /// nothing.
+    pub fn prefetch_uplink(&self, node: NodeId) {
+        if let Links::FairShare(links) = &self.links {
+            links.prefetch_uplink(node);
+        }
+    }
+
     /// Starts loading what handling `event` will read first; changes nothing.
     pub fn prefetch(&self, event: &NetEvent<T>) {
         if let Links::FairShare(links) = &self.links {

@@ -71,7 +71,7 @@ impl<T> Chunks<T> {
     }
 
     /// Appends `value` to `chain`; returns the chunk it opened, if it needed a new one.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push(&mut self, chain: &mut Chain, value: T) -> Option<u32> {
         let offset = chain.len as usize & (CHUNK - 1);
         let opened = (offset == 0).then(|| {

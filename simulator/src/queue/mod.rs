@@ -172,6 +172,11 @@ impl<E> EventQueue<E> {
         Some(self.slots.get(place).map_or(self.last, |(key, _)| *key))
     }
 
+    /// Inlined (with `schedule`, `file_in_wheel` and `Chunks::push`) so that the caller's event
+    /// is written straight into its place. Called, the event was first stored on the stack field
+    /// by field and then copied in wider loads, which the processor cannot forward from those
+    /// stores: a stall on about every push (2.5 % of bitcoin-10k's instructions went too).
+    #[inline(always)]
     fn place(&mut self, key: Key, event: E) {
         let slot = slot_of(key);
         if slot == self.current_slot {
@@ -195,6 +200,7 @@ impl<E> EventQueue<E> {
     /// heap arrive in key order and before any event scheduled straight into the slot (possible
     /// only once the slot is within the wheel's span, when the overflow holds nothing for it any
     /// more), and those arrive in `seq` order.
+    #[inline(always)]
     fn file_in_wheel(&mut self, slot: u64, key: Key, event: E) {
         let index = (slot % SLOTS) as usize;
         self.slots.push(&mut self.wheel[index], (key, event));
@@ -219,6 +225,7 @@ impl<E> EventQueue<E> {
         EventKey(self.schedule(time, CANCELLABLE, event))
     }
 
+    #[inline(always)]
     fn schedule(&mut self, time: SimTime, flag: u64, event: E) -> Key {
         let key = Key { time: time.0, seq: self.next_seq | flag };
         self.next_seq += 2;
