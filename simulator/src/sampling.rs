@@ -7,6 +7,12 @@ use rand::{Rng, RngExt};
 
 use crate::math;
 
+/// A standard exponential draw (mean 1), by inverting the CDF of a uniform draw in [0, 1).
+pub fn standard_exponential<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u: f64 = rng.random();
+    -math::ln(1.0 - u)
+}
+
 /// A standard normal draw (Box–Muller): two uniforms, the first in (0, 1] so that its
 /// logarithm is finite.
 fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
@@ -101,6 +107,16 @@ mod tests {
         ];
         let bits = draws.map(f64::to_bits);
         assert_eq!(bits, [0x3fb7_78c9_8a77_42bf, 0x3faf_b548_867c_dac9, 0x3fb8_8318_7edf_3b8b], "{draws:?}");
+    }
+
+    #[test]
+    fn exponential_draws_have_mean_one_and_the_exponential_tail() {
+        let (mean, variance) = moments(standard_exponential, 200_000);
+        assert!((mean - 1.0).abs() < 0.01, "mean {mean}");
+        assert!((variance - 1.0).abs() < 0.02, "variance {variance}");
+        let mut rng = stream(6, Purpose::Latency, 0);
+        let beyond_two = (0..200_000).filter(|_| standard_exponential(&mut rng) > 2.0).count();
+        assert!((beyond_two as f64 / 200_000.0 - math::exp(-2.0)).abs() < 0.003, "{beyond_two}");
     }
 
     #[test]

@@ -3,9 +3,8 @@
 mod common;
 
 use common::*;
-use rand::RngExt;
 use simulator::config::Contention::{self, FairShare, Fifo};
-use simulator::math;
+use simulator::sampling::standard_exponential;
 use simulator::units::Bandwidth;
 use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime};
 
@@ -116,8 +115,7 @@ impl Message for Sized {
 }
 
 fn exponential(ctx: &mut Context<'_, Poisson>, mean: f64) -> f64 {
-    let u: f64 = ctx.rng().random();
-    -math::ln(1.0 - u) * mean
+    standard_exponential(ctx.rng()) * mean
 }
 
 impl Poisson {

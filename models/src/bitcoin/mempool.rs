@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use simulator::math;
+use simulator::sampling::standard_exponential;
 use simulator::{Context, NodeId, SimDuration, SimTime};
 
 use super::messages::Body;
@@ -43,8 +43,7 @@ impl TxGossip {
         let mut created = Vec::new();
         let mut at = SimTime::ZERO;
         loop {
-            let u: f64 = rng.random();
-            at += SimDuration::from_secs_f64_rounded(-math::ln(1.0 - u) / tx_rate);
+            at += SimDuration::from_secs_f64_rounded(standard_exponential(rng) / tx_rate);
             if at > horizon {
                 break;
             }
@@ -102,8 +101,7 @@ impl TxGossip {
     }
 
     fn next_trickle(&self, rng: &mut ChaCha8Rng) -> SimDuration {
-        let u: f64 = rng.random();
-        SimDuration::from_secs_f64_rounded(-math::ln(1.0 - u) * self.trickle.as_secs_f64())
+        SimDuration::from_secs_f64_rounded(standard_exponential(rng) * self.trickle.as_secs_f64())
     }
 
     /// A transaction appears at its origin.

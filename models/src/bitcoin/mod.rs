@@ -36,6 +36,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use simulator::math;
 use simulator::rng::{GLOBAL, Purpose, stream};
+use simulator::sampling::standard_exponential;
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 use smallvec::SmallVec;
 
@@ -452,7 +453,7 @@ impl Bitcoin {
 fn plan_blocks(config: &BitcoinConfig, nodes: u32, rng: &mut ChaCha8Rng) -> Vec<Planned> {
     let weights: Vec<(NodeId, f64)> = match &config.hash_power {
         HashPower::Equal => Vec::new(),
-        HashPower::Exponential => (0..nodes).map(|n| (n, -math::ln(1.0 - rng.random::<f64>()))).collect(),
+        HashPower::Exponential => (0..nodes).map(|n| (n, standard_exponential(rng))).collect(),
         HashPower::Miners(miners) => miners.clone(),
     };
     let mut cumulative = Vec::with_capacity(weights.len());
@@ -464,8 +465,7 @@ fn plan_blocks(config: &BitcoinConfig, nodes: u32, rng: &mut ChaCha8Rng) -> Vec<
     let mut at = SimTime::ZERO;
     (0..config.blocks)
         .map(|_| {
-            let u: f64 = rng.random();
-            at += SimDuration::from_secs_f64_rounded(-math::ln(1.0 - u) * config.interval.as_secs_f64());
+            at += SimDuration::from_secs_f64_rounded(standard_exponential(rng) * config.interval.as_secs_f64());
             let miner = if weights.is_empty() {
                 rng.random_range(0..nodes)
             } else {

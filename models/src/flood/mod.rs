@@ -10,8 +10,8 @@ pub use config::{Arrivals, FloodConfig, Sources};
 pub use metrics::METRICS;
 
 use rand::RngExt;
-use simulator::math;
 use simulator::rng::{GLOBAL, Purpose, stream};
+use simulator::sampling::standard_exponential;
 use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime};
 
 /// An item on the wire.
@@ -71,10 +71,9 @@ impl Flood {
             if k > 0 {
                 at += match config.arrivals {
                     Arrivals::Periodic => config.interval,
-                    Arrivals::Poisson => {
-                        let u: f64 = rng.random();
-                        SimDuration::from_secs_f64_rounded(-math::ln(1.0 - u) * config.interval.as_secs_f64())
-                    }
+                    Arrivals::Poisson => SimDuration::from_secs_f64_rounded(
+                        standard_exponential(&mut rng) * config.interval.as_secs_f64(),
+                    ),
                 };
             }
             let source = match &config.sources {

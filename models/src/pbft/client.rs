@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rand::RngExt;
-use simulator::math;
+use simulator::sampling::standard_exponential;
 use simulator::{Context, NodeId, SimDuration, SimTime, TimerId};
 
 use super::config::Load;
@@ -61,8 +60,7 @@ impl Client {
     }
 
     fn schedule_arrival(&mut self, rate: f64, ctx: &mut Context<'_, Pbft>) {
-        let u: f64 = ctx.rng().random();
-        let gap = SimDuration::from_secs_f64_rounded(-math::ln(1.0 - u) / rate);
+        let gap = SimDuration::from_secs_f64_rounded(standard_exponential(ctx.rng()) / rate);
         ctx.set_timer(gap, Timer::Arrival);
     }
 
