@@ -14,6 +14,7 @@ pub mod reproduce;
 pub mod results;
 pub mod ron_value;
 pub mod runner;
+pub mod student_t;
 pub mod summary;
 pub mod swarm;
 pub mod sweep;

@@ -1,8 +1,9 @@
 //! Per-point statistics over replicates: mean, sample standard deviation and a 95 % confidence
-//! interval for the mean from Student's t distribution (statrs). Sums run in replicate order, so
-//! the result does not depend on which runs finished first.
+//! interval for the mean from Student's t distribution. Sums run in replicate order, so the result
+//! does not depend on which runs finished first, and the t value is computed portably
+//! ([`crate::student_t`]), so it does not depend on the machine.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use crate::student_t::two_sided_critical_value;
 
 /// Statistics of one metric at one point.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -29,7 +30,7 @@ pub fn summarize(values: &[f64]) -> Option<Summary> {
     }
     let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
     let std = variance.sqrt();
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).expect("n − 1 ≥ 1 degrees of freedom").inverse_cdf(0.975);
+    let t = two_sided_critical_value((n - 1) as u64, 0.95);
     let half = t * std / (n as f64).sqrt();
     Some(Summary { mean, std: Some(std), ci95: Some((mean - half, mean + half)), n })
 }

@@ -33,6 +33,12 @@ pub fn cos(x: f64) -> f64 {
     libm::cos(x)
 }
 
+/// Arctangent of `x`, in radians.
+#[inline]
+pub fn atan(x: f64) -> f64 {
+    libm::atan(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,12 +47,13 @@ mod tests {
     /// of them changes results, and must be a deliberate, announced change.
     #[test]
     fn results_are_pinned_to_the_bit() {
-        let cases: [(&str, f64, u64); 5] = [
+        let cases: [(&str, f64, u64); 6] = [
             ("ln 0.3", ln(0.3), 0xbff3_4378_fcbd_a721),
             ("ln 1e-300", ln(1e-300), 0xc085_9634_47f8_7fb5),
             ("exp -0.05", exp(-0.05), 0x3fee_7078_b0a7_26a6),
             ("pow 0.7^-0.05", pow(0.7, -0.05), 0x3ff0_49b3_c7e6_4434),
             ("cos 2", cos(2.0), 0xbfda_a226_5753_7205),
+            ("atan 0.7", atan(0.7), 0x3fe3_8b11_2d7b_d4ad),
         ];
         for (name, value, bits) in cases {
             assert_eq!(value.to_bits(), bits, "{name} = {value:e}");
