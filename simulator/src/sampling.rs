@@ -13,6 +13,29 @@ pub fn standard_exponential<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     -math::ln(1.0 - u)
 }
 
+/// Failures before the first success in independent trials that each succeed with probability
+/// `p`, by inverting the CDF: `floor(ln(1 − u) / ln(1 − p))` for `u` uniform in [0, 1). Used to
+/// skip over the trials that fail, so a scan costs the number of successes. The count is a float
+/// because for a tiny `p` it can exceed every integer type.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Geometric {
+    /// `ln(1 − p)`, computed once.
+    log_failure: f64,
+}
+
+impl Geometric {
+    /// Trials that succeed with probability `p`, strictly between 0 and 1.
+    pub fn new(p: f64) -> Self {
+        Geometric { log_failure: math::ln(1.0 - p) }
+    }
+
+    /// The number of failures before the next success.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let u: f64 = rng.random();
+        (math::ln(1.0 - u) / self.log_failure).floor()
+    }
+}
+
 /// A standard normal draw (Box–Muller): two uniforms, the first in (0, 1] so that its
 /// logarithm is finite.
 fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
@@ -117,6 +140,18 @@ mod tests {
         let mut rng = stream(6, Purpose::Latency, 0);
         let beyond_two = (0..200_000).filter(|_| standard_exponential(&mut rng) > 2.0).count();
         assert!((beyond_two as f64 / 200_000.0 - math::exp(-2.0)).abs() < 0.003, "{beyond_two}");
+    }
+
+    #[test]
+    fn geometric_skips_have_mean_one_minus_p_over_p() {
+        let geometric = Geometric::new(0.2);
+        let (mean, variance) = moments(|rng| geometric.sample(rng), 200_000);
+        // Mean (1 − p)/p = 4, variance (1 − p)/p² = 20.
+        assert!((mean - 4.0).abs() < 0.05, "mean {mean}");
+        assert!((variance - 20.0).abs() < 0.5, "variance {variance}");
+        let mut rng = stream(7, Purpose::Latency, 0);
+        let zeros = (0..200_000).filter(|_| geometric.sample(&mut rng) == 0.0).count();
+        assert!((zeros as f64 / 200_000.0 - 0.2).abs() < 0.003, "{zeros}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use std::fmt;
 
-use crate::math;
+use crate::sampling::Geometric;
 
 /// A node's index, `0..nodes`.
 pub type NodeId = u32;
@@ -142,13 +142,12 @@ impl Topology {
         if p >= 1.0 {
             return Self::complete(nodes);
         }
-        let log_q = math::ln(1.0 - p);
+        let gaps = Geometric::new(p);
         let mut edges = Vec::new();
         let (mut v, mut w): (u64, i64) = (1, -1);
         let n = u64::from(nodes);
         while v < n {
-            let r: f64 = rng.random();
-            let skip = (math::ln(1.0 - r) / log_q).floor();
+            let skip = gaps.sample(rng);
             w = w.saturating_add(1).saturating_add(if skip >= i64::MAX as f64 { i64::MAX } else { skip as i64 });
             while w >= v as i64 && v < n {
                 w -= v as i64;

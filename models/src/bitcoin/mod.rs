@@ -34,9 +34,8 @@ use std::sync::Arc;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use simulator::math;
 use simulator::rng::{GLOBAL, Purpose, stream};
-use simulator::sampling::standard_exponential;
+use simulator::sampling::{Geometric, standard_exponential};
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 use smallvec::SmallVec;
 
@@ -369,11 +368,10 @@ impl Bitcoin {
         if miss_rate >= 1.0 {
             return candidates as u32;
         }
-        let log_keep = math::ln(1.0 - miss_rate);
+        let gaps = Geometric::new(miss_rate);
         let (mut position, mut count) = (0u64, 0u32);
         loop {
-            let u: f64 = rng.random();
-            let skip = (math::ln(1.0 - u) / log_keep).floor();
+            let skip = gaps.sample(rng);
             if skip >= (candidates - position) as f64 {
                 return count;
             }
