@@ -273,6 +273,31 @@ mod tests {
     }
 
     #[test]
+    fn none_is_the_no_jitter_variant_in_sweeps_and_overrides() {
+        use simulator::config::{Jitter, LatencyConfig};
+        let jitter = |experiment: &Experiment| match &experiment.network.latency {
+            LatencyConfig::Regions(regions) => regions.jitter.clone(),
+            other => panic!("{other:?}"),
+        };
+        let text = r#"(name: "t", network: Preset("bitcoin-2019", [("nodes", 50)]), protocol: Flood(items: 1))"#;
+        let swept = text
+            .replace("items: 1)", r#"items: 1), sweep: [("network.latency.jitter", [None, Pareto(spread: "5ms")])]"#);
+        let experiment = parse(&swept, Path::new("t.ron")).unwrap();
+        let points = resolve_points(&experiment).unwrap();
+        assert_eq!(jitter(&points[0].experiment), Jitter::None);
+        assert_eq!(sweep::display(&points[0].params[0].1), "None");
+        assert_eq!(jitter(&points[1].experiment), Jitter::Pareto { spread: simulator::SimDuration::from_millis(5) });
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.ron");
+        std::fs::write(&file, text).unwrap();
+        let loaded = load(&file, &[Override::parse("network.latency.jitter=LogNormal(sigma: 0.2)").unwrap()]).unwrap();
+        assert_eq!(jitter(&loaded.experiment), Jitter::LogNormal { sigma: 0.2 });
+        let loaded = load(&file, &[Override::parse("network.latency.jitter=None").unwrap()]).unwrap();
+        assert_eq!(jitter(&loaded.experiment), Jitter::None);
+    }
+
+    #[test]
     fn unit_errors_name_the_value() {
         let text = MINIMAL.replace("nodes: 10", "nodes: 10, latency: Constant(\"10 parsecs\")");
         let err = parse(&text, Path::new("x.ron")).unwrap_err().to_string();

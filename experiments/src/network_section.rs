@@ -105,6 +105,9 @@ mod tests {
         assert_eq!(regions.matrix_ms, base_regions.matrix_ms, "untouched values stay the preset's");
         assert!(matches!(network.topology, TopologyConfig::OutboundDegree { inbound_cap: Some(40), .. }));
         assert_eq!(network.unqueued_up_to, base.unqueued_up_to);
+        let still = read(r#"(network: Preset("bitcoin-2019", [("latency.jitter", None)]))"#).unwrap();
+        let LatencyConfig::Regions(regions) = &still.latency else { panic!("{:?}", still.latency) };
+        assert_eq!(regions.jitter, Jitter::None, "`None` is the variant, as in a network written out");
     }
 
     #[test]

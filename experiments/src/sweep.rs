@@ -99,10 +99,12 @@ pub fn expand(sweep: &[Axis], zip: &[Axis]) -> Result<Vec<Params>, String> {
     Ok(points)
 }
 
-/// A parameter value as a CSV cell and plot label: strings bare, everything else as compact JSON.
+/// A parameter value as a CSV cell and plot label: strings bare, `None` as written, everything
+/// else as compact JSON.
 pub fn display(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
+        Value::Null => "None".to_string(),
         other => other.to_string(),
     }
 }
@@ -143,6 +145,7 @@ mod tests {
     fn display_is_plain_for_strings() {
         assert_eq!(display(&json!("Compact")), "Compact");
         assert_eq!(display(&json!(1000)), "1000");
+        assert_eq!(display(&json!(null)), "None");
         assert_eq!(display(&json!({"RandomRegular": {"degree": 4}})), r#"{"RandomRegular":{"degree":4}}"#);
     }
 }

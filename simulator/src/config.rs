@@ -222,6 +222,8 @@ pub struct Region {
 
 /// Variation of a region latency around its mean.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+// The derived code becomes the inherent `Jitter::serialize`/`deserialize`, wrapped below.
+#[serde(remote = "Self")]
 pub enum Jitter {
     /// Always exactly the matrix mean.
     #[default]
@@ -238,6 +240,23 @@ pub enum Jitter {
         /// Standard deviation of `ln(latency)`.
         sigma: f64,
     },
+}
+
+impl Serialize for Jitter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Jitter::serialize(self, serializer)
+    }
+}
+
+/// Also accepts `null` as [`Jitter::None`]: RON's `None` in a `--set` value, a sweep axis or a
+/// preset change is read as a generic value first, where it can only mean "no value".
+impl<'de> Deserialize<'de> for Jitter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(transparent)]
+        struct Variant(#[serde(with = "Jitter")] Jitter);
+        Ok(Option::<Variant>::deserialize(deserializer)?.map_or(Jitter::None, |Variant(jitter)| jitter))
+    }
 }
 
 /// A loss probability for one link.
@@ -569,5 +588,22 @@ impl RegionLatency {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_reads_null_as_none_and_round_trips() {
+        let read = |value: serde_json::Value| serde_json::from_value::<Jitter>(value).map_err(|e| e.to_string());
+        assert_eq!(read(serde_json::Value::Null), Ok(Jitter::None));
+        assert_eq!(read(serde_json::json!("None")), Ok(Jitter::None));
+        let pareto = Jitter::Pareto { spread: SimDuration::from_millis(5) };
+        assert_eq!(read(serde_json::to_value(&pareto).unwrap()), Ok(pareto));
+        assert_eq!(serde_json::to_value(Jitter::None).unwrap(), serde_json::json!("None"));
+        let typo = read(serde_json::json!({"Parto": {"spread": "5ms"}})).unwrap_err();
+        assert!(typo.contains("unknown variant `Parto`"), "{typo}");
     }
 }
