@@ -444,10 +444,18 @@ impl NetworkConfig {
             }
             TopologyConfig::ErdosRenyi { p } => check_probability("topology.p", *p),
             TopologyConfig::OutboundDegree { cdf, inbound_cap } => {
-                if cdf.is_empty() || cdf.len() >= n as usize {
+                if cdf.is_empty() {
+                    return Err(ConfigError::new("topology.cdf", "give P(outbound ≤ d) for d = 1, 2, ..."));
+                }
+                if cdf.len() >= n as usize {
+                    let most = cdf.len();
                     return Err(ConfigError::new(
                         "topology.cdf",
-                        format!("give P(outbound ≤ d) for d = 1..D with D < network.nodes ({n})"),
+                        format!(
+                            "nodes may have up to {most} outbound peers, which needs at least {} nodes, and \
+                             network.nodes is {n}; add nodes or shorten the cdf",
+                            most + 1
+                        ),
                     ));
                 }
                 let ordered = cdf.windows(2).all(|w| w[0] <= w[1]);

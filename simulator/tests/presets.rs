@@ -83,3 +83,13 @@ fn region_latency_is_the_matrix_mean_on_average() {
     let mut rng = stream(9, Purpose::Latency, u64::from(na));
     assert!((0..1_000).all(|_| world.network.latency.sample(na, eu, &mut rng) >= SimDuration::from_millis(119)));
 }
+
+#[test]
+fn a_preset_on_too_few_nodes_says_how_many_it_needs() {
+    let mut config = preset("bitcoin-2019").unwrap();
+    config.nodes = 20;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("topology.cdf") && err.contains("at least 21 nodes") && err.contains("is 20"), "{err}");
+    config.nodes = 21;
+    assert!(config.validate().is_ok());
+}
