@@ -194,7 +194,12 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
             if let Some(key) = key
                 && !keys.contains(&key.as_str())
             {
-                return Err(format!("{here}.{field}: `{key}` is not a swept key; swept keys: {}", keys.join(", ")));
+                let known = if keys.is_empty() {
+                    "this experiment sweeps nothing; add the key to `sweep`".to_string()
+                } else {
+                    format!("swept keys: {}", keys.join(", "))
+                };
+                return Err(format!("{here}.{field}: `{key}` is not a swept key; {known}"));
             }
         }
         if plot.kind == PlotKind::Line && plot.x.is_none() {
@@ -409,4 +414,24 @@ pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteErr
         }
     }
     Ok((drawn, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plot_key_that_is_not_swept_says_what_is() {
+        let experiment = |sweep: &str| {
+            let text = format!(
+                r#"(name: "t", network: (nodes: 10, topology: RandomRegular(degree: 4)), protocol: Flood(items: 2),
+                    {sweep} plots: [(x: "nodez", y: "reach_p50_ms")])"#
+            );
+            crate::load::parse(&text, std::path::Path::new("t.ron")).unwrap()
+        };
+        let err = validate(&experiment("")).unwrap_err();
+        assert!(err.contains("plots[0].x: `nodez`") && err.contains("sweeps nothing"), "{err}");
+        let err = validate(&experiment(r#"sweep: [("network.nodes", [10, 20])],"#)).unwrap_err();
+        assert!(err.ends_with("swept keys: network.nodes"), "{err}");
+    }
 }
