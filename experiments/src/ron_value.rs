@@ -1,7 +1,7 @@
 //! Reads a RON value written on the command line (`--set key=VALUE`) into the JSON shape serde
 //! gives the config types, so it can replace part of a resolved config: structs become objects,
 //! `Variant(...)` becomes `{"Variant": ...}`, a bare `Variant` becomes `"Variant"`, `Some(x)`
-//! becomes `x` and `None` becomes `null`.
+//! becomes `x` and `None` becomes `null`. [`write`] turns such a value back into RON text.
 
 use serde_json::{Map, Number, Value};
 
@@ -14,6 +14,104 @@ pub fn parse(text: &str) -> Result<Value, String> {
         return Err(parser.error("unexpected text after the value"));
     }
     Ok(value)
+}
+
+/// Writes a value of that JSON shape as RON that [`parse`] reads back to the same value:
+/// `{"Pareto": {"spread": "5ms"}}` as `Pareto(spread: "5ms")`.
+pub fn write(value: &Value) -> String {
+    let mut out = String::new();
+    write_into(value, &mut out);
+    out
+}
+
+fn write_into(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("None"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) if is_identifier(s) => out.push_str(s),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            write_separated(items, out);
+            out.push(']');
+        }
+        Value::Object(map) => match map.iter().next() {
+            Some((name, content))
+                if map.len() == 1 && name.starts_with(|c: char| c.is_ascii_uppercase()) && is_identifier(name) =>
+            {
+                out.push_str(name);
+                out.push('(');
+                match content {
+                    // One element would be read back as the element itself, not a list of it.
+                    Value::Array(items) if items.len() == 1 => write_into(content, out),
+                    Value::Array(items) => write_separated(items, out),
+                    Value::Object(fields) => write_fields(fields, out),
+                    other => write_into(other, out),
+                }
+                out.push(')');
+            }
+            _ if map.keys().all(|key| is_identifier(key)) => {
+                out.push('(');
+                write_fields(map, out);
+                out.push(')');
+            }
+            _ => {
+                out.push('{');
+                for (i, (key, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write_string(key, out);
+                    out.push_str(": ");
+                    write_into(item, out);
+                }
+                out.push('}');
+            }
+        },
+    }
+}
+
+fn write_separated(items: &[Value], out: &mut String) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_into(item, out);
+    }
+}
+
+fn write_fields(fields: &Map<String, Value>, out: &mut String) {
+    for (i, (name, item)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+        out.push_str(": ");
+        write_into(item, out);
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Whether `s` reads as a bare identifier (a unit variant) rather than needing quotes.
+fn is_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !matches!(s, "true" | "false" | "None")
 }
 
 struct Parser<'a> {
@@ -249,6 +347,28 @@ mod tests {
             json!({"upload": "1Mbps", "download": "2Mbps"})
         );
         assert_eq!(parse("[true, false]").unwrap(), json!([true, false]));
+    }
+
+    #[test]
+    fn written_values_read_back_the_same() {
+        let cases = [
+            ("Pareto(spread: \"5ms\")", json!({"Pareto": {"spread": "5ms"}})),
+            ("Constant(\"20ms\")", json!({"Constant": "20ms"})),
+            ("RandomRegular(degree: 4)", json!({"RandomRegular": {"degree": 4}})),
+            ("Range(0, 10)", json!({"Range": [0, 10]})),
+            ("Edges([[0, 1]])", json!({"Edges": [[0, 1]]})),
+            ("Fifo", json!("Fifo")),
+            ("\"10Mbps\"", json!("10Mbps")),
+            ("None", json!(null)),
+            ("\"None\"", json!("None")),
+            ("(upload: \"1Mbps\", download: Unlimited)", json!({"upload": "1Mbps", "download": "Unlimited"})),
+            ("{\"EU-west\": 0.5}", json!({"EU-west": 0.5})),
+            ("[-1.5, true, \"a \\\"b\\\" \\\\ c\\n\"]", json!([-1.5, true, "a \"b\" \\ c\n"])),
+        ];
+        for (text, value) in cases {
+            assert_eq!(write(&value), text);
+            assert_eq!(parse(text).unwrap(), value, "{text}");
+        }
     }
 
     #[test]

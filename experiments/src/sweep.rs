@@ -99,13 +99,12 @@ pub fn expand(sweep: &[Axis], zip: &[Axis]) -> Result<Vec<Params>, String> {
     Ok(points)
 }
 
-/// A parameter value as a CSV cell and plot label: strings bare, `None` as written, everything
-/// else as compact JSON.
+/// A parameter value as a CSV cell and plot label: strings bare, everything else as RON, the way
+/// it is written in an experiment file.
 pub fn display(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        Value::Null => "None".to_string(),
-        other => other.to_string(),
+        other => ron_value::write(other),
     }
 }
 
@@ -142,10 +141,11 @@ mod tests {
     }
 
     #[test]
-    fn display_is_plain_for_strings() {
+    fn display_is_plain_for_strings_and_ron_otherwise() {
         assert_eq!(display(&json!("Compact")), "Compact");
         assert_eq!(display(&json!(1000)), "1000");
         assert_eq!(display(&json!(null)), "None");
-        assert_eq!(display(&json!({"RandomRegular": {"degree": 4}})), r#"{"RandomRegular":{"degree":4}}"#);
+        assert_eq!(display(&json!("10Mbps")), "10Mbps");
+        assert_eq!(display(&json!({"RandomRegular": {"degree": 4}})), "RandomRegular(degree: 4)");
     }
 }
