@@ -150,6 +150,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Experiment, InputError> {
 pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
     let mut experiment = parse(&text, path)?;
+    for o in overrides {
+        narrow_sweep(&mut experiment, o)
+            .map_err(|message| InputError::Override { assignment: o.assignment.clone(), message })?;
+    }
     if !overrides.is_empty() {
         // Sweep and plots are not part of the JSON shape; keep them across the round trip.
         let (sweep, zip, plots) = (
@@ -178,6 +182,36 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, Inp
             .map_err(|e| InputError::Referenced { path: path.to_path_buf(), message: e.to_string() })?;
     }
     Ok(LoadedExperiment { path: path.to_path_buf(), base_dir, experiment, points })
+}
+
+/// An override of a swept key keeps only that value on its axis; the sweep would otherwise put
+/// its own values back at every point. An override that a sweep would undo in another way (a
+/// zipped key, or a key inside a swept value) is refused.
+fn narrow_sweep(experiment: &mut Experiment, o: &Override) -> Result<(), String> {
+    if let Some(axis) = experiment.sweep.iter_mut().find(|axis| axis.key == o.path) {
+        axis.values = vec![o.value.clone()];
+        return Ok(());
+    }
+    if experiment.zip.iter().any(|axis| axis.key == o.path) {
+        let keys: Vec<&str> = experiment.zip.iter().map(|axis| axis.key.as_str()).collect();
+        return Err(format!(
+            "`{}` is zipped with other keys ({}), so it cannot change alone; edit the zip in the file",
+            o.path,
+            keys.join(", ")
+        ));
+    }
+    let enclosing = experiment
+        .sweep
+        .iter()
+        .chain(&experiment.zip)
+        .find(|axis| o.path.strip_prefix(axis.key.as_str()).is_some_and(|rest| rest.starts_with('.')));
+    match enclosing {
+        Some(axis) => Err(format!(
+            "`{}` is swept as a whole, so every point replaces `{}`; set `{}` instead, or change the sweep in the file",
+            axis.key, o.path, axis.key
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The experiment with `params` applied, validated; the error says what is wrong.
@@ -295,6 +329,26 @@ mod tests {
         assert_eq!(jitter(&loaded.experiment), Jitter::LogNormal { sigma: 0.2 });
         let loaded = load(&file, &[Override::parse("network.latency.jitter=None").unwrap()]).unwrap();
         assert_eq!(jitter(&loaded.experiment), Jitter::None);
+    }
+
+    #[test]
+    fn setting_a_swept_key_keeps_only_that_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.ron");
+        let axes = r#"sweep: [("network.nodes", [10, 20]), ("network.latency", [Constant("1ms"), Constant("2ms")])],
+            zip: [("label", ["a", "b"]), ("network.loss", [0.0, 0.1])],"#;
+        std::fs::write(&file, MINIMAL.replace("(name", &format!("({axes} name"))).unwrap();
+        let set = |assignment: &str| load(&file, &[Override::parse(assignment).unwrap()]).map_err(|e| e.to_string());
+        assert_eq!(load(&file, &[]).unwrap().points.len(), 8);
+        let narrowed = set("network.nodes=20").unwrap();
+        assert_eq!(narrowed.points.len(), 4);
+        assert!(narrowed.points.iter().all(|p| p.experiment.network.nodes == 20));
+        assert_eq!(narrowed.points[0].params[0], ("network.nodes".to_string(), serde_json::json!(20)));
+        let err = set("network.loss=0.2").unwrap_err();
+        assert!(err.contains("zipped with other keys (label, network.loss)"), "{err}");
+        let err = set("network.latency.median=5ms").unwrap_err();
+        assert!(err.contains("`network.latency` is swept as a whole"), "{err}");
+        assert!(set("network.nodez=1").unwrap_err().contains("no key `nodez`"));
     }
 
     #[test]
