@@ -252,3 +252,27 @@ fn network_presets_expand_and_take_overrides() {
         "{message}"
     );
 }
+
+#[test]
+fn a_time_limit_before_the_planned_work_began_fails_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Items at 0, 1 and 2 s: a 1.5 s limit leaves the third unsent.
+    write(tmp.path(), "small.ron", &SMALL.replace("interval: \"1s\"", "interval: \"1s\", arrivals: Periodic"));
+    let o = chainsim(&["run", "small.ron", "--out", "f", "--quiet", "--set", "stop.time=1.5s"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let message = stderr(&o);
+    assert!(
+        message.contains("1 of 3 planned items not yet created") && message.contains("raise stop.time"),
+        "{message}"
+    );
+    // A limit after the last item was created is a run like any other.
+    let o = chainsim(&["run", "small.ron", "--out", "g", "--quiet", "--set", "stop.time=2.01s"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let bitcoin = r#"(name: "b", network: Preset("bitcoin-2019", [("nodes", 100)]), stop: (time: "60s"),
+        protocol: Bitcoin(blocks: 3))"#;
+    write(tmp.path(), "b.ron", bitcoin);
+    let o = chainsim(&["run", "b.ron", "--out", "b", "--quiet"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("of 3 planned blocks not yet mined"), "{}", stderr(&o));
+}

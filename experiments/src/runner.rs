@@ -114,22 +114,36 @@ pub enum RunError {
         /// Simulated time reached.
         time: SimTime,
     },
+    /// The time limit came before the protocol's planned work had begun.
+    #[error("run {id} (seed {seed}): the time limit ({time}) came with {left}; raise stop.time or remove it")]
+    TimeLimit {
+        /// Run id.
+        id: String,
+        /// Run seed.
+        seed: u64,
+        /// The limit.
+        time: SimTime,
+        /// What had not begun.
+        left: String,
+    },
 }
 
 /// Runs the engine, timing setup (everything before `started` up to the loop) and the loop.
+/// Also returns what planned work the time limit cut off before it began.
 fn simulate<M: Model>(
     model: M,
     world: World,
     seed: u64,
     limits: Limits,
     started: Instant,
-) -> (Report, RunStats, Timing) {
+) -> (Report, RunStats, Timing, Option<String>) {
     let simulation = Simulation::new(model, world, seed, limits);
     let setup = started.elapsed();
     let looping = Instant::now();
     let (model, stats) = simulation.run();
     let simulate = looping.elapsed();
-    (model.report(&stats), stats, Timing { setup, simulate })
+    let unstarted = if stats.stop == StopReason::TimeLimit { model.unstarted() } else { None };
+    (model.report(&stats), stats, Timing { setup, simulate }, unstarted)
 }
 
 /// Runs one run of a loaded experiment.
@@ -143,7 +157,7 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
     })?;
     let limits = experiment.stop.limits();
     let nodes = experiment.network.nodes;
-    let (report, stats, timing) = match &experiment.protocol {
+    let (report, stats, timing, unstarted) = match &experiment.protocol {
         ProtocolConfig::Flood(config) => {
             simulate(Flood::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
         }
@@ -161,6 +175,9 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
             events: stats.events,
             time: stats.end_time,
         });
+    }
+    if let Some(left) = unstarted {
+        return Err(RunError::TimeLimit { id: spec.id(), seed: spec.seed, time: stats.end_time, left });
     }
     Ok(RunRecord {
         spec: spec.clone(),

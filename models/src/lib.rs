@@ -13,6 +13,14 @@ use simulator::{Message, NodeId, Protocol, Report, RunStats};
 pub trait Model: Protocol {
     /// Scalar metrics (fixed column order) and detail for the run's JSON file.
     fn report(&self, stats: &RunStats) -> Report;
+
+    /// The planned work that had not begun when the run stopped, if any (e.g. "3 of 10 planned
+    /// blocks not yet mined"). A run that the time limit cuts off before then would report
+    /// metrics over part of what was asked, so it fails instead. The default has no plan: PBFT
+    /// clients issue requests until the time limit by design.
+    fn unstarted(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A message body with the size it has on the wire, computed by the protocol when sending.

@@ -76,6 +76,11 @@ impl Bitcoin {
 }
 
 impl Model for Bitcoin {
+    fn unstarted(&self) -> Option<String> {
+        let left = self.mined.iter().filter(|m| m.is_none()).count();
+        (left > 0).then(|| format!("{left} of {} planned blocks not yet mined", self.mined.len()))
+    }
+
     fn report(&self, stats: &RunStats) -> Report {
         let mined: Vec<usize> = (0..self.mined.len()).filter(|&k| self.mined[k].is_some()).collect();
         let on_chain = self.main_chain();

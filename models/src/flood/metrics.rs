@@ -27,6 +27,11 @@ impl Flood {
 }
 
 impl Model for Flood {
+    fn unstarted(&self) -> Option<String> {
+        let left = self.created.iter().filter(|c| c.is_none()).count();
+        (left > 0).then(|| format!("{left} of {} planned items not yet created", self.created.len()))
+    }
+
     fn report(&self, stats: &RunStats) -> Report {
         let created: Vec<usize> = (0..self.created.len()).filter(|&i| self.created[i].is_some()).collect();
         let mut metrics = Vec::new();
