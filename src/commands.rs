@@ -80,6 +80,13 @@ pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Res
     }
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&loaded.experiment.name));
     let dir = ResultDir::new(out);
+    if let Some(other) = dir.other_experiment(&loaded.experiment.name).filter(|_| !args.fresh) {
+        return Err(Failure::input(format!(
+            "{} holds the results of experiment `{other}`; write `{}` to another folder with --out, or pass --fresh to replace them",
+            dir.path().display(),
+            loaded.experiment.name
+        )));
+    }
     let reporter = Reporter::new(args.quiet);
     let options = Options { jobs, shard, fresh: args.fresh };
     let outcome = campaign::run(&loaded, &dir, &options, &provenance(), &reporter).map_err(Failure::run)?;

@@ -276,3 +276,22 @@ fn a_time_limit_before_the_planned_work_began_fails_the_run() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("of 3 planned blocks not yet mined"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_folder_holding_another_experiment_is_not_overwritten_without_fresh() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "small.ron", SMALL);
+    write(tmp.path(), "other.ron", &SMALL.replace("name: \"small\"", "name: \"other\""));
+    let o = chainsim(&["run", "small.ron", "--out", "o", "--quiet"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = read(&tmp.path().join("o"), "runs/0-0.json");
+    let o = chainsim(&["run", "other.ron", "--out", "o", "--quiet"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds the results of experiment `small`") && stderr(&o).contains("--fresh"));
+    assert_eq!(read(&tmp.path().join("o"), "runs/0-0.json"), before, "nothing was touched");
+    let o = chainsim(&["run", "other.ron", "--out", "o", "--quiet", "--fresh"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The same experiment, edited, still resumes into its folder.
+    let o = chainsim(&["run", "other.ron", "--out", "o", "--quiet", "--set", "protocol.items=4"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+}

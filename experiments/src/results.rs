@@ -177,6 +177,17 @@ impl ResultDir {
         ids
     }
 
+    /// The experiment the folder holds runs of, if it holds any and that experiment is not named
+    /// `name`: a run into it would replace them.
+    pub fn other_experiment(&self, name: &str) -> Option<String> {
+        if self.stored_run_ids().is_empty() {
+            return None;
+        }
+        let manifest = self.read_json("manifest.json").ok()?;
+        let held = manifest["experiment"].as_str()?;
+        (held != name).then(|| held.to_string())
+    }
+
     /// The parsed file of run `id`.
     pub fn read_run(&self, id: &str) -> Result<Value, WriteError> {
         self.read_json(&format!("runs/{id}.json"))
