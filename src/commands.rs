@@ -122,11 +122,26 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
         }
     }
     let inputs: Vec<ResultDir> = inputs.iter().map(ResultDir::new).collect();
-    let (copied, plot_problems) = campaign::merge(&ResultDir::new(out), &inputs).map_err(Failure::run)?;
-    for problem in &plot_problems {
+    let target = ResultDir::new(out);
+    let experiment =
+        inputs[0].read_json("manifest.json").map_err(Failure::run)?["experiment"].as_str().map(String::from);
+    if let Some(other) = experiment.and_then(|name| target.other_experiment(&name)) {
+        return Err(Failure::input(format!(
+            "{} holds the results of experiment `{other}`; merge into another folder",
+            out.display()
+        )));
+    }
+    let merged = campaign::merge(&target, &inputs).map_err(Failure::run)?;
+    for problem in &merged.plot_problems {
         eprintln!("warning: plot not drawn: {problem}");
     }
-    eprintln!("merged {} from {} into {}", plural(copied, "run"), plural(inputs.len(), "folder"), out.display());
+    eprintln!("merged {} from {} into {}", plural(merged.copied, "run"), plural(inputs.len(), "folder"), out.display());
+    if let Some(first) = merged.missing.first() {
+        eprintln!(
+            "warning: {} of the plan still missing (first {first}): merge the other shards' folders too; the tables hold the runs present",
+            plural(merged.missing.len(), "run"),
+        );
+    }
     Ok(())
 }
 

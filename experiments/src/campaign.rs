@@ -176,10 +176,20 @@ pub fn run(
     Ok(Outcome { runs: mine.len(), reused, computed: computed.len(), failures, wall_seconds, plot_problems })
 }
 
+/// What a merge did.
+#[derive(Clone, Debug, Default)]
+pub struct Merged {
+    /// Run files copied.
+    pub copied: usize,
+    /// Planned runs that no input held, in plan order (a shard not merged, or not finished).
+    pub missing: Vec<String>,
+    /// Plots that could not be drawn, and why.
+    pub plot_problems: Vec<String>,
+}
+
 /// Combines result folders of shards of one experiment into `out`. Every folder must hold the
-/// same manifest; the result equals an unsharded run. Returns the runs copied and the plots that
-/// could not be drawn.
-pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<(usize, Vec<String>), WriteError> {
+/// same manifest; once every shard is in, the result equals an unsharded run.
+pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<Merged, WriteError> {
     let Some(first) = inputs.first() else {
         return Err(WriteError { path: out.path().to_path_buf(), message: "give at least one folder to merge".into() });
     };
@@ -212,7 +222,9 @@ pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<(usize, Vec<String
         .map(|runs| runs.iter().filter_map(|r| r["id"].as_str().map(String::from)).collect())
         .unwrap_or_default();
     out.write_tables(&ids)?;
-    Ok((copied, figures::draw_all(out)?.1))
+    let stored: std::collections::BTreeSet<String> = out.stored_run_ids().into_iter().collect();
+    let missing = ids.into_iter().filter(|id| !stored.contains(id)).collect();
+    Ok(Merged { copied, missing, plot_problems: figures::draw_all(out)?.1 })
 }
 
 #[cfg(test)]
