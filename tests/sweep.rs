@@ -244,6 +244,9 @@ fn a_failing_run_is_recorded_and_does_not_stop_the_others() {
     assert!(failed["seed"].as_u64().is_some());
     let runs = std::fs::read_to_string(tmp.path().join("f/runs.csv")).unwrap();
     assert_eq!(runs.lines().count(), 1 + 6, "the 6 successful runs are in the table");
+    // A failure is reproduced like a digest: the rerun fails the same way.
+    let o = run_ok(&["reproduce", "f", "--run", "0-1"], tmp.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0-1: ok, fails as recorded: run 0-1"), "{o:?}");
     // A rerun retries the failed runs only.
     let o = chainsim(&["run", "grid.ron", "--out", "f"], tmp.path());
     assert!(stderr(&o).contains("6 runs already done, 6 to run"), "{}", stderr(&o));

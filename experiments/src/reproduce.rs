@@ -13,16 +13,16 @@ use crate::runner::{RunSpec, execute};
 pub struct Check {
     /// Run id.
     pub id: String,
-    /// Digest in the stored run file.
-    pub expected: String,
-    /// Digest of the rerun, or the error that stopped it.
+    /// What the stored run file records: its digest, or the error that stopped it.
+    pub expected: Result<String, String>,
+    /// The digest of the rerun, or the error that stopped it.
     pub actual: Result<String, String>,
 }
 
 impl Check {
-    /// Whether the rerun matched.
+    /// Whether the rerun ended as recorded: the same digest, or the same error.
     pub fn matches(&self) -> bool {
-        self.actual.as_ref().is_ok_and(|d| *d == self.expected)
+        self.actual == self.expected
     }
 }
 
@@ -76,7 +76,10 @@ pub fn reproduce(dir: &ResultDir, only: Option<&str>, base_dir: &Path) -> Result
                 return Err(bad(dir, format!("run {} names point {} which is not listed", spec.id(), spec.point)));
             }
             let stored = dir.read_json(&format!("runs/{}.json", spec.id()))?;
-            let expected = stored["digest"].as_str().unwrap_or("").to_string();
+            let expected = match stored["error"].as_str() {
+                Some(error) => Err(error.to_string()),
+                None => Ok(stored["digest"].as_str().unwrap_or("").to_string()),
+            };
             let actual = execute(&loaded, &spec).map(|record| digest_hex(record.digest)).map_err(|e| e.to_string());
             Ok(Check { id: spec.id(), expected, actual })
         })
