@@ -81,7 +81,7 @@ enum Command {
     /// Run PBFT fault swarms: random fault schedules within f, checking safety on every seed.
     Swarm {
         /// Number of seeds.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: u64,
         /// First seed.
         #[arg(long, default_value_t = 0)]

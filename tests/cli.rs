@@ -223,6 +223,8 @@ fn swarm_reports_every_seed() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("seeds 40..52: 12 runs, 0 failing"), "{out}");
     assert!(!tmp.path().join("results").exists());
+    let o = chainsim(&["swarm", "--seeds", "0"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "a swarm of no seeds checks nothing: {}", stderr(&o));
 }
 
 #[test]
