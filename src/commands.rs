@@ -71,6 +71,17 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Refuses to write experiment `name` into `dir` when it holds another experiment's runs.
+fn refuse_other_experiment(dir: &ResultDir, name: &str, instead: &str) -> Result<(), Failure> {
+    match dir.other_experiment(name) {
+        Some(other) => Err(Failure::input(format!(
+            "{} holds the results of experiment `{other}`, not `{name}`; {instead}",
+            dir.path().display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Result<(), Failure> {
     let loaded = load(file, seed, set)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::input)?;
@@ -80,12 +91,12 @@ pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Res
     }
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&loaded.experiment.name));
     let dir = ResultDir::new(out);
-    if let Some(other) = dir.other_experiment(&loaded.experiment.name).filter(|_| !args.fresh) {
-        return Err(Failure::input(format!(
-            "{} holds the results of experiment `{other}`; write `{}` to another folder with --out, or pass --fresh to replace them",
-            dir.path().display(),
-            loaded.experiment.name
-        )));
+    if !args.fresh {
+        refuse_other_experiment(
+            &dir,
+            &loaded.experiment.name,
+            "write to another folder with --out, or pass --fresh to replace them",
+        )?;
     }
     let reporter = Reporter::new(args.quiet);
     let options = Options { jobs, shard, fresh: args.fresh };
@@ -125,11 +136,8 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
     let target = ResultDir::new(out);
     let experiment =
         inputs[0].read_json("manifest.json").map_err(Failure::run)?["experiment"].as_str().map(String::from);
-    if let Some(other) = experiment.and_then(|name| target.other_experiment(&name)) {
-        return Err(Failure::input(format!(
-            "{} holds the results of experiment `{other}`; merge into another folder",
-            out.display()
-        )));
+    if let Some(name) = experiment {
+        refuse_other_experiment(&target, &name, "merge into another folder")?;
     }
     let merged = campaign::merge(&target, &inputs).map_err(Failure::run)?;
     for problem in &merged.plot_problems {
