@@ -1,0 +1,91 @@
+//! Regression pins: one run of every shipped experiment, its digest and every metric. A change
+//! that moves any of them changes results; such a commit says why and updates the pin here.
+
+use std::path::Path;
+
+use experiments::{RunSpec, execute, load};
+
+/// (experiment file, point, replicate, digest, metrics as `name=value` joined by spaces).
+const PINS: &[(&str, usize, u32, &str, &str)] = &[
+    (
+        "quickstart.ron",
+        0,
+        0,
+        "f33ee113113d1bc4",
+        "reach_p50_ms=13043.15305 reach_p90_ms=14750.542258500001 reach_p100_ms=16508.255762499997 bytes_sent=70010000000 messages_sent=70010 events=248298",
+    ),
+    (
+        "flood-scaling.ron",
+        1,
+        0,
+        "ed35bfab94635a66",
+        "reach_p50_ms=6279.054119 reach_p90_ms=8944.885328 reach_p100_ms=9063.225337 bytes_sent=2103000000 messages_sent=2103 events=7183",
+    ),
+    (
+        "bitcoin-2019.ron",
+        1,
+        0,
+        "570182962ac01c2c",
+        "block_t50_ms=433.4728865 block_t90_ms=586.2228475 block_t100_ms=1160.980854 stale_rate=0 bytes_per_block_per_node=38645.66184 cmpct_reconstruct_rate=0.8982782782782783 extra_round_trips=0.10172172172172173 events=2347108",
+    ),
+    (
+        "blocksize-forks.ron",
+        0,
+        0,
+        "5b26a313f6a19af3",
+        "block_t50_ms=7087.3138309999995 block_t90_ms=8221.6023565 block_t100_ms=10239.1277285 stale_rate=0.09 bytes_per_block_per_node=500148.62332 cmpct_reconstruct_rate= extra_round_trips=0 events=1546274",
+    ),
+    (
+        "pbft-batching.ron",
+        9,
+        0,
+        "be835bb3c03d4d68",
+        "throughput_rps=8112 latency_p50_ms=246.210255 latency_p99_ms=248.9709 replica_msgs_per_request=4.800308008213553 bytes_per_request=16056.484599589323 view_changes=0 safety_violations=0 recovery_ms= cache_hit_rate= events=3985434",
+    ),
+    (
+        "pbft-faults.ron",
+        0,
+        0,
+        "9afce7e4d7b3dcbc",
+        "throughput_rps=574.5454545454545 latency_p50_ms=50.968145 latency_p99_ms=58.765437 replica_msgs_per_request=8.138184438040346 bytes_per_request=6799.900864553314 view_changes=1 safety_violations=0 recovery_ms=271.019756 cache_hit_rate= events=369234",
+    ),
+];
+
+fn shipped(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments").join(file)
+}
+
+/// The digest and metrics of one run, in the pins' text form.
+fn observe(file: &str, point: usize, replicate: u32) -> (String, String) {
+    let loaded = load(&shipped(file), &[]).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let spec = RunSpec::new(loaded.experiment.seed, point, replicate);
+    let record = execute(&loaded, &spec).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let metrics: Vec<String> =
+        record.report.metrics.iter().map(|(name, value)| format!("{name}={}", value.to_csv_field())).collect();
+    (format!("{:016x}", record.digest), metrics.join(" "))
+}
+
+#[test]
+fn every_shipped_experiment_is_pinned() {
+    let mut files: Vec<String> = std::fs::read_dir(shipped(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".ron"))
+        .collect();
+    files.sort();
+    let mut pinned: Vec<String> = PINS.iter().map(|pin| pin.0.to_string()).collect();
+    pinned.sort();
+    assert_eq!(files, pinned, "pin one run of every shipped experiment");
+}
+
+#[test]
+fn shipped_experiments_give_their_pinned_results() {
+    let mut moved = Vec::new();
+    for &(file, point, replicate, digest, metrics) in PINS {
+        let observed = observe(file, point, replicate);
+        if observed != (digest.to_string(), metrics.to_string()) {
+            moved.push(format!("(\"{file}\", {point}, {replicate}, \"{}\", \"{}\"),", observed.0, observed.1));
+        }
+    }
+    assert!(moved.is_empty(), "results moved; if that is intended, say why and pin:\n{}", moved.join("\n"));
+}
