@@ -6,9 +6,9 @@ use std::process::Command;
 
 use experiments::campaign::{self, Options};
 use experiments::{Experiment, LoadedExperiment, ProtocolConfig, ResultDir, RunSpec, StopConfig, execute};
-use models::bitcoin::{BitcoinConfig, Relay};
-use models::flood::FloodConfig;
-use models::pbft::{Auth, Load, PbftConfig};
+use models::bitcoin::{Bitcoin, BitcoinConfig, Relay};
+use models::flood::{Flood, FloodConfig};
+use models::pbft::{Auth, Load, Pbft, PbftConfig};
 use simulator::SimDuration;
 use simulator::config::{BandwidthConfig, Contention, LatencyConfig, NetworkConfig, TopologyConfig};
 use simulator::units::{Bandwidth, ByteSize};
@@ -70,7 +70,7 @@ fn bitcoin_experiment(nodes: u32, blocks: u32) -> Experiment {
     network.nodes = nodes;
     experiment.network = network;
     experiment.protocol =
-        ProtocolConfig::Bitcoin(BitcoinConfig { blocks, relay: Relay::Compact, ..BitcoinConfig::default() });
+        ProtocolConfig::new::<Bitcoin>(BitcoinConfig { blocks, relay: Relay::Compact, ..BitcoinConfig::default() });
     experiment
 }
 
@@ -88,7 +88,7 @@ fn pbft_experiment() -> Experiment {
     };
     network.latency = LatencyConfig::LogNormal { median: SimDuration::from_millis(10), sigma: 0.3 };
     network.cpu.cores = 4;
-    experiment.protocol = ProtocolConfig::Pbft(PbftConfig {
+    experiment.protocol = ProtocolConfig::new::<Pbft>(PbftConfig {
         replicas: PBFT_REPLICAS,
         batch_size: 100,
         in_flight: 4,
@@ -128,7 +128,7 @@ fn flood_experiment(nodes: u32, items: u32, contention: Contention) -> Experimen
             disk: Default::default(),
             faults: Default::default(),
         },
-        protocol: ProtocolConfig::Flood(FloodConfig {
+        protocol: ProtocolConfig::new::<Flood>(FloodConfig {
             items,
             item_size: ByteSize(1_000_000),
             interval: SimDuration::from_secs(10),

@@ -1,127 +1,12 @@
 //! The `chainsim` command line.
 
-mod bench;
-mod commands;
 mod huge_pages;
-mod progress;
-mod swarm;
 
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[global_allocator]
 static ALLOCATOR: huge_pages::HugePageAlloc = huge_pages::HugePageAlloc;
 
-/// Deterministic discrete-event simulator for blockchain networks.
-#[derive(Parser)]
-#[command(name = "chainsim", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run an experiment and write its result files.
-    Run {
-        /// The experiment file (RON).
-        file: PathBuf,
-        /// Output folder [default: results/<experiment name>].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Master seed, replacing the file's `seed`.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Override a value of the experiment, e.g. --set network.nodes=500 (repeatable).
-        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
-        set: Vec<String>,
-        /// Runs in parallel [default: all cores].
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Run only the I-th of N slices of the runs, e.g. --shard "$SLURM_ARRAY_TASK_ID/8".
-        #[arg(long, value_name = "I/N")]
-        shard: Option<String>,
-        /// Discard finished runs in the output folder and start over.
-        #[arg(long)]
-        fresh: bool,
-        /// Print nothing but errors.
-        #[arg(long)]
-        quiet: bool,
-    },
-    /// Combine the result folders of `run --shard` slices into one.
-    Merge {
-        /// The combined result folder.
-        out: PathBuf,
-        /// The slice folders.
-        #[arg(required = true)]
-        dirs: Vec<PathBuf>,
-    },
-    /// Redraw the plots of a result folder from its CSV files, without running anything.
-    Plot {
-        /// The result folder.
-        dir: PathBuf,
-    },
-    /// Rerun runs from a result folder's manifest and check that their digests match.
-    Reproduce {
-        /// The result folder.
-        dir: PathBuf,
-        /// Only this run (e.g. 3-1).
-        #[arg(long)]
-        run: Option<String>,
-    },
-    /// Validate an experiment file without running it.
-    Check {
-        /// The experiment file (RON).
-        file: PathBuf,
-        /// Override a value of the experiment, as for `run` (repeatable).
-        #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
-        set: Vec<String>,
-    },
-    /// Run PBFT fault swarms: random fault schedules within f, checking safety on every seed.
-    Swarm {
-        /// Number of seeds.
-        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-        seeds: u64,
-        /// First seed.
-        #[arg(long, default_value_t = 0)]
-        start: u64,
-        /// Runs in parallel [default: all cores].
-        #[arg(long)]
-        jobs: Option<usize>,
-    },
-    /// Measure events per second and peak memory on fixed flooding, PBFT and Bitcoin scenarios.
-    Bench {
-        /// Run only this scenario, in this process (e.g. flood-10k-fifo), printing one JSON line
-        /// per run.
-        #[arg(long)]
-        scenario: Option<String>,
-        /// Run every scenario this many times; the table shows the fastest run and the median
-        /// loop time, which steadies figures on a machine whose speed varies.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-        repeat: u32,
-    },
-}
-
-/// Exit codes: 0 success, 1 a run failed, 2 bad input.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run { file, out, seed, set, jobs, shard, fresh, quiet } => {
-            commands::run(&file, seed, &set, commands::RunArgs { out, jobs, shard, fresh, quiet })
-        }
-        Command::Merge { out, dirs } => commands::merge(&out, &dirs),
-        Command::Plot { dir } => commands::plot(&dir),
-        Command::Reproduce { dir, run } => commands::reproduce_runs(&dir, run.as_deref()),
-        Command::Check { file, set } => commands::check(&file, &set),
-        Command::Swarm { seeds, start, jobs } => swarm::main(start, seeds, jobs),
-        Command::Bench { scenario, repeat } => bench::main(scenario.as_deref(), repeat),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("error: {}", failure.message);
-            ExitCode::from(failure.code)
-        }
-    }
+    chainsim::cli::main(std::env::args_os())
 }

@@ -1,13 +1,12 @@
 //! The schema of an experiment file.
 
-use models::bitcoin::BitcoinConfig;
-use models::flood::FloodConfig;
-use models::pbft::PbftConfig;
+pub use models::registry::ProtocolConfig;
+use models::registry::Setting;
 use serde::{Deserialize, Serialize};
 
 use crate::figures::PlotSpec;
 use crate::sweep::{Axis, deserialize_axes};
-use simulator::config::{ConfigError, NetworkConfig, TopologyConfig};
+use simulator::config::{ConfigError, NetworkConfig};
 use simulator::{Limits, SimDuration, SimTime};
 
 /// One experiment: a network, a protocol, and when to stop.
@@ -88,29 +87,12 @@ impl StopConfig {
     }
 }
 
-/// The protocols an experiment can run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ProtocolConfig {
-    /// Flooding of items from sources to every node.
-    Flood(FloodConfig),
-    /// Batched PBFT: replicas and clients.
-    Pbft(PbftConfig),
-    /// Proof-of-work mining and block relay (full or compact blocks).
-    Bitcoin(BitcoinConfig),
-}
-
-impl ProtocolConfig {
-    /// The protocol's name as written in experiment files.
-    pub fn name(&self) -> &'static str {
-        match self {
-            ProtocolConfig::Flood(_) => "Flood",
-            ProtocolConfig::Pbft(_) => "Pbft",
-            ProtocolConfig::Bitcoin(_) => "Bitcoin",
-        }
-    }
-}
-
 impl Experiment {
+    /// What the protocol sees of the experiment around its section.
+    pub fn setting(&self) -> Setting<'_> {
+        Setting { network: &self.network, stop_time: self.stop.time }
+    }
+
     /// Checks every value; errors carry the full key path.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -129,25 +111,6 @@ impl Experiment {
             return Err(ConfigError::new("stop.events", "must be at least 1"));
         }
         self.network.validate().map_err(|e| e.within("network"))?;
-        match &self.protocol {
-            ProtocolConfig::Flood(flood) => flood.validate(self.network.nodes).map_err(|e| e.within("protocol")),
-            ProtocolConfig::Bitcoin(bitcoin) => bitcoin.validate(self.network.nodes).map_err(|e| e.within("protocol")),
-            ProtocolConfig::Pbft(pbft) => {
-                pbft.validate(self.network.nodes).map_err(|e| e.within("protocol"))?;
-                if self.network.topology != TopologyConfig::Complete {
-                    return Err(ConfigError::new(
-                        "network.topology",
-                        "PBFT replicas talk to every replica and client: use topology: Complete",
-                    ));
-                }
-                if self.stop.time.is_none() {
-                    return Err(ConfigError::new(
-                        "stop.time",
-                        "PBFT runs need a simulated-time limit (a replica left behind keeps timing out); add e.g. time: \"10s\"",
-                    ));
-                }
-                Ok(())
-            }
-        }
+        self.protocol.validate(&self.setting())
     }
 }

@@ -3,73 +3,24 @@
 //! error bars against a swept key, one series per value of another swept key) and `runs.csv`
 //! (CDFs of a metric over runs), so `chainsim plot DIR` can redraw them without running anything.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
 
-use crate::experiment::{Experiment, ProtocolConfig};
+use crate::experiment::Experiment;
 use crate::results::{ResultDir, WriteError};
 use plots::{Chart, Datum, Reference, Series};
 
-/// What a plot shows.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PlotKind {
-    /// Mean of `y` with 95 % CI against the swept key `x`.
-    #[default]
-    Line,
-    /// Empirical CDF of `y` over runs.
-    Cdf,
-    /// Share of nodes holding an item (a block) against the time since it was created: at each
-    /// tenth of the nodes, the median over items and runs. `y` names the per-item curve in the
-    /// run files (`reach_deciles_ms`); one series per value of `series`.
-    Propagation,
+pub use models::registry::{PlotKind, PlotSpec, ReferenceLine};
+
+/// File names and titles derived from a plot's axes.
+trait Derived {
+    fn file_stem(&self) -> String;
+    fn title(&self) -> String;
 }
 
-/// A plot declared in an experiment file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlotSpec {
-    /// File name (without extension) under `plots/`; derived from the axes if absent.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Line chart or CDF.
-    #[serde(default)]
-    pub kind: PlotKind,
-    /// Swept key on the x axis (line charts).
-    #[serde(default)]
-    pub x: Option<String>,
-    /// The metric plotted.
-    pub y: String,
-    /// Swept key whose values become separate series.
-    #[serde(default)]
-    pub series: Option<String>,
-    /// Logarithmic x axis.
-    #[serde(default)]
-    pub log_x: bool,
-    /// Logarithmic y axis.
-    #[serde(default)]
-    pub log_y: bool,
-    /// Chart title; derived if absent.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// A horizontal reference line, e.g. a theoretical value.
-    #[serde(default)]
-    pub reference: Option<ReferenceLine>,
-}
-
-/// A horizontal line on a chart.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReferenceLine {
-    /// Legend label.
-    pub label: String,
-    /// Its y value.
-    pub y: f64,
-}
-
-impl PlotSpec {
+impl Derived for PlotSpec {
     /// The file stem under `plots/`.
-    pub fn file_stem(&self) -> String {
+    fn file_stem(&self) -> String {
         let short = |key: &str| key.rsplit('.').next().unwrap_or(key).to_string();
         self.name.clone().unwrap_or_else(|| match (self.kind, &self.x) {
             (PlotKind::Line, Some(x)) => format!("{}-vs-{}", self.y, short(x)),
@@ -87,95 +38,25 @@ impl PlotSpec {
     }
 }
 
-/// The per-item reach curve a protocol writes into its run files, as (list key, field).
-fn propagation_curve(protocol: &ProtocolConfig) -> Option<(&'static str, &'static str)> {
-    match protocol {
-        ProtocolConfig::Bitcoin(_) => Some(("blocks", models::bitcoin::REACH_CURVE)),
-        ProtocolConfig::Flood(_) | ProtocolConfig::Pbft(_) => None,
-    }
-}
-
-/// The metric columns a protocol reports.
-pub fn metric_names(protocol: &ProtocolConfig) -> &'static [&'static str] {
-    match protocol {
-        ProtocolConfig::Flood(_) => &models::flood::METRICS,
-        ProtocolConfig::Pbft(_) => &models::pbft::METRICS,
-        ProtocolConfig::Bitcoin(_) => &models::bitcoin::METRICS,
-    }
-}
-
 /// The plots drawn for `experiment`: its own, or the protocol's defaults.
 pub fn plots_for(experiment: &Experiment) -> Vec<PlotSpec> {
     if !experiment.plots.is_empty() {
         return experiment.plots.clone();
     }
-    let keys: Vec<&String> = experiment.sweep.iter().chain(&experiment.zip).map(|a| &a.key).collect();
-    let line = |y: &str| PlotSpec {
-        name: None,
-        kind: PlotKind::Line,
-        x: keys.first().map(|k| k.to_string()),
-        y: y.to_string(),
-        series: keys.get(1).map(|k| k.to_string()),
-        log_x: false,
-        log_y: false,
-        title: None,
-        reference: None,
-    };
-    match &experiment.protocol {
-        ProtocolConfig::Flood(_) => {
-            let cdf = PlotSpec {
-                kind: PlotKind::Cdf,
-                x: None,
-                series: keys.first().map(|k| k.to_string()),
-                ..line("reach_p50_ms")
-            };
-            if keys.is_empty() { vec![cdf] } else { vec![line("reach_p50_ms"), line("reach_p90_ms"), cdf] }
-        }
-        ProtocolConfig::Bitcoin(_) => {
-            let cdf = PlotSpec {
-                kind: PlotKind::Cdf,
-                x: None,
-                series: keys.first().map(|k| k.to_string()),
-                ..line("block_t50_ms")
-            };
-            let propagation = PlotSpec {
-                kind: PlotKind::Propagation,
-                x: None,
-                series: keys.first().map(|k| k.to_string()),
-                ..line(models::bitcoin::REACH_CURVE)
-            };
-            if keys.is_empty() {
-                vec![cdf, propagation]
-            } else {
-                vec![line("block_t50_ms"), line("stale_rate"), cdf, propagation]
-            }
-        }
-        ProtocolConfig::Pbft(_) => {
-            let cdf = PlotSpec {
-                kind: PlotKind::Cdf,
-                x: None,
-                series: keys.first().map(|k| k.to_string()),
-                ..line("latency_p50_ms")
-            };
-            if keys.is_empty() {
-                vec![cdf]
-            } else {
-                vec![line("throughput_rps"), line("latency_p50_ms"), line("latency_p99_ms")]
-            }
-        }
-    }
+    let keys: Vec<&str> = experiment.sweep.iter().chain(&experiment.zip).map(|a| a.key.as_str()).collect();
+    experiment.protocol.default_plots(&keys)
 }
 
 /// Checks that every plot names swept keys and reported metrics; errors name the plot.
 pub fn validate(experiment: &Experiment) -> Result<(), String> {
     let keys: Vec<&str> = experiment.sweep.iter().chain(&experiment.zip).map(|a| a.key.as_str()).collect();
-    let metrics = metric_names(&experiment.protocol);
+    let metrics = experiment.protocol.metric_names();
     for (i, plot) in experiment.plots.iter().enumerate() {
         let here = format!("plots[{i}]");
         if plot.kind == PlotKind::Propagation {
-            match propagation_curve(&experiment.protocol) {
-                Some((_, field)) if plot.y == field => {}
-                Some((_, field)) => return Err(format!("{here}.y: a Propagation plot shows `{field}`")),
+            match experiment.protocol.item_curve() {
+                Some(curve) if plot.y == curve.field => {}
+                Some(curve) => return Err(format!("{here}.y: a Propagation plot shows `{}`", curve.field)),
                 None => {
                     return Err(format!(
                         "{here}.kind: the {} protocol has no propagation curve",
@@ -183,7 +64,7 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
                     ));
                 }
             }
-        } else if !metrics.contains(&plot.y.as_str()) {
+        } else if !metrics.contains(&plot.y) {
             return Err(format!(
                 "{here}.y: `{}` is not a metric of this protocol; metrics: {}",
                 plot.y,
@@ -342,7 +223,7 @@ fn propagation_chart(spec: &PlotSpec, runs: &Table, dir: &ResultDir) -> Result<C
         for row in rows {
             let file = format!("runs/{}-{}.json", row[point], row[replicate]);
             let run = dir.read_json(&file).map_err(|e| e.to_string())?;
-            for item in run["detail"]["blocks"].as_array().into_iter().flatten() {
+            for item in item_list(&run["detail"], &spec.y) {
                 for (decile, reach) in item[spec.y.as_str()].as_array().into_iter().flatten().enumerate().take(10) {
                     per_decile[decile].push(reach.as_f64());
                 }
@@ -368,6 +249,14 @@ fn propagation_chart(spec: &PlotSpec, runs: &Table, dir: &ResultDir) -> Result<C
         series,
         reference: None,
     })
+}
+
+/// The items of a run file's detail that carry the curve `field` (a protocol's blocks, ...).
+fn item_list<'v>(detail: &'v Value, field: &str) -> impl Iterator<Item = &'v Value> {
+    let lists = detail.as_object().into_iter().flat_map(|fields| fields.values());
+    let list =
+        lists.filter_map(Value::as_array).find(|items| items.first().is_some_and(|item| item.get(field).is_some()));
+    list.into_iter().flatten()
 }
 
 /// Draws every plot listed in the manifest of `dir` into `dir/plots/` as PNG and SVG. Returns

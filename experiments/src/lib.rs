@@ -1,6 +1,7 @@
 //! Experiments: the experiment file format, loading and validation, run execution and the result
 //! files. The `chainsim` command line is a thin layer over this crate.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod atomic;

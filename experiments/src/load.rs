@@ -286,6 +286,33 @@ mod tests {
     }
 
     #[test]
+    fn protocol_sections_are_read_by_the_protocol_named() {
+        let text = "(\n  name: \"t\",\n  network: (nodes: 10),\n  protocol: Flood(itemz: 3),\n)";
+        let err = parse(text, Path::new("x.ron")).unwrap_err().to_string();
+        assert!(err.starts_with("x.ron:4:") && err.contains("itemz"), "{err}");
+        let err =
+            parse(&text.replace("Flood(itemz: 3)", "Flod(items: 3)"), Path::new("x.ron")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("x.ron:4:")
+                && err.contains("unknown protocol `Flod`, expected one of Flood, Bitcoin, Pbft"),
+            "{err}"
+        );
+
+        let experiment = parse(MINIMAL, Path::new("t.ron")).unwrap();
+        assert_eq!(experiment.protocol.name(), "Flood");
+        let json = serde_json::to_value(&experiment).unwrap();
+        assert_eq!(json["protocol"]["Flood"]["items"], 2);
+        assert_eq!(json["protocol"]["Flood"]["arrivals"], "Poisson", "defaults are written out");
+        let back: Experiment = serde_json::from_value(json).unwrap();
+        assert_eq!(back, experiment);
+        let ron = ron_options().to_string(&experiment).unwrap();
+        assert!(ron.contains("protocol:Flood(items:2,"), "{ron}");
+        assert_eq!(parse(&ron, Path::new("t.ron")).unwrap(), experiment);
+        let other = parse(&MINIMAL.replace("items: 2", "items: 3"), Path::new("t.ron")).unwrap();
+        assert_ne!(other, experiment);
+    }
+
+    #[test]
     fn sweeps_expand_into_validated_points() {
         let text = MINIMAL.replace(
             "(name",

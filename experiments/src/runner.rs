@@ -4,14 +4,10 @@
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-use crate::experiment::ProtocolConfig;
 use crate::load::LoadedExperiment;
-use models::Model;
-use models::bitcoin::Bitcoin;
-use models::flood::Flood;
-use models::pbft::Pbft;
+use models::registry::Finished;
 use simulator::rng::splitmix64;
-use simulator::{Limits, NodeCounters, Report, RunStats, SimTime, Simulation, StopReason, World};
+use simulator::{NodeCounters, Report, SimTime, StopReason, World};
 
 /// Which run of an experiment: a point of the parameter grid and a replicate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,24 +124,6 @@ pub enum RunError {
     },
 }
 
-/// Runs the engine, timing setup (everything before `started` up to the loop) and the loop.
-/// Also returns what planned work the time limit cut off before it began.
-fn simulate<M: Model>(
-    model: M,
-    world: World,
-    seed: u64,
-    limits: Limits,
-    started: Instant,
-) -> (Report, RunStats, Timing, Option<String>) {
-    let simulation = Simulation::new(model, world, seed, limits);
-    let setup = started.elapsed();
-    let looping = Instant::now();
-    let (model, stats) = simulation.run();
-    let simulate = looping.elapsed();
-    let unstarted = if stats.stop == StopReason::TimeLimit { model.unstarted() } else { None };
-    (model.report(&stats), stats, Timing { setup, simulate }, unstarted)
-}
-
 /// Runs one run of a loaded experiment.
 pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, RunError> {
     let experiment = &loaded.points[spec.point].experiment;
@@ -155,19 +133,9 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
         seed: spec.seed,
         message: e.to_string(),
     })?;
-    let limits = experiment.stop.limits();
-    let nodes = experiment.network.nodes;
-    let (report, stats, timing, unstarted) = match &experiment.protocol {
-        ProtocolConfig::Flood(config) => {
-            simulate(Flood::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
-        }
-        ProtocolConfig::Bitcoin(config) => {
-            simulate(Bitcoin::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
-        }
-        ProtocolConfig::Pbft(config) => {
-            simulate(Pbft::new(config.clone(), nodes, spec.seed), world, spec.seed, limits, started)
-        }
-    };
+    let Finished { report, stats, unstarted, loop_time } =
+        experiment.protocol.run(world, &experiment.setting(), spec.seed, experiment.stop.limits());
+    let timing = Timing { setup: started.elapsed().saturating_sub(loop_time), simulate: loop_time };
     if stats.stop == StopReason::EventBudget {
         return Err(RunError::EventBudget {
             id: spec.id(),

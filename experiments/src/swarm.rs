@@ -116,7 +116,7 @@ pub fn case(seed: u64) -> Experiment {
         seed,
         stop: StopConfig { time: Some(RUN_TIME), ..StopConfig::default() },
         network,
-        protocol: ProtocolConfig::Pbft(protocol),
+        protocol: ProtocolConfig::new::<models::pbft::Pbft>(protocol),
         replicates: 1,
         sweep: Vec::new(),
         zip: Vec::new(),

@@ -1,11 +1,19 @@
 //! Protocol models that run as node behaviours inside the chainsim engine. Each model is a
 //! [`simulator::Protocol`] with its own config section, validation and [`Model::report`].
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bitcoin;
 pub mod flood;
 pub mod pbft;
+pub mod registry;
+
+use registry::{Entry, ProtocolEntry};
+
+/// Every protocol experiment files can name, one line each.
+pub const PROTOCOLS: &[&dyn ProtocolEntry] =
+    &[&Entry::<flood::Flood>::NEW, &Entry::<bitcoin::Bitcoin>::NEW, &Entry::<pbft::Pbft>::NEW];
 
 use simulator::{Message, NodeId, Protocol, Report, RunStats};
 

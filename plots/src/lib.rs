@@ -5,6 +5,7 @@
 //! Log axes are drawn by plotting log10 of the values on a linear axis and labelling ticks with
 //! the original values, which keeps one code path for every combination of axes.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use plotters::coord::Shift;
@@ -180,7 +181,7 @@ impl<'a> Prepared<'a> {
 fn tick(v: f64, log: bool) -> String {
     let v = if log {
         let raw = libm::pow(10.0, v);
-        let scale = 10f64.powi(2 - libm::log10(raw.abs()).floor() as i32);
+        let scale = libm::pow(10.0, 2.0 - libm::floor(libm::log10(raw.abs())));
         (raw * scale).round() / scale
     } else {
         v

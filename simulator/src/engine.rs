@@ -36,8 +36,8 @@ enum Event<P: Protocol> {
     Net(NetEvent<InFlight<P::Msg>>),
     Deliver(InFlight<P::Msg>),
     Timer { node: NodeId, id: TimerId, incarnation: u32, timer: P::Timer },
-    Cpu { node: NodeId, incarnation: u32, job: P::Job },
-    Disk { node: NodeId, incarnation: u32, job: P::Job },
+    Cpu { node: NodeId, incarnation: u32, job: P::CpuJob },
+    Disk { node: NodeId, incarnation: u32, job: P::DiskJob },
     Fault(FaultEvent),
 }
 
@@ -355,7 +355,7 @@ impl<P: Protocol> Simulation<P> {
         }
     }
 
-    fn disk(&mut self, node: NodeId, op: DiskOp, bytes: u64, job: P::Job) {
+    fn disk(&mut self, node: NodeId, op: DiskOp, bytes: u64, job: P::DiskJob) {
         let done = self.disks.submit(node as usize, self.now, op, bytes);
         let incarnation = self.faults.incarnation(node);
         self.queue.push(done, Event::Disk { node, incarnation, job });

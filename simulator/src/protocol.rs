@@ -27,8 +27,10 @@ pub trait Protocol: Sized {
     type Msg: Message + fmt::Debug;
     /// Tags identifying timers.
     type Timer: fmt::Debug;
-    /// Tags identifying CPU and disk jobs.
-    type Job: fmt::Debug;
+    /// Tags identifying CPU jobs.
+    type CpuJob: fmt::Debug;
+    /// Tags identifying disk operations.
+    type DiskJob: fmt::Debug;
 
     /// Called for every node at time zero, in node order.
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>);
@@ -37,9 +39,9 @@ pub trait Protocol: Sized {
     /// A timer set by `node` has fired.
     fn on_timer(&mut self, node: NodeId, timer: Self::Timer, ctx: &mut Context<'_, Self>);
     /// A CPU job of `node` has finished.
-    fn on_cpu_done(&mut self, node: NodeId, job: Self::Job, ctx: &mut Context<'_, Self>);
+    fn on_cpu_done(&mut self, node: NodeId, job: Self::CpuJob, ctx: &mut Context<'_, Self>);
     /// A disk operation of `node` has finished.
-    fn on_disk_done(&mut self, node: NodeId, job: Self::Job, ctx: &mut Context<'_, Self>);
+    fn on_disk_done(&mut self, node: NodeId, job: Self::DiskJob, ctx: &mut Context<'_, Self>);
     /// `node` has crashed at `now`: its pending timers and jobs will not fire.
     fn on_crash(&mut self, _node: NodeId, _now: SimTime) {}
     /// `node` has restarted after a crash.
@@ -79,21 +81,21 @@ pub enum Effect<P: Protocol> {
         /// Core time needed.
         duration: SimDuration,
         /// The tag passed back to `on_cpu_done`.
-        job: P::Job,
+        job: P::CpuJob,
     },
     /// Read `bytes` from the node's disk.
     DiskRead {
         /// Bytes to read.
         bytes: u64,
         /// The tag passed back to `on_disk_done`.
-        job: P::Job,
+        job: P::DiskJob,
     },
     /// Write `bytes` to the node's disk.
     DiskWrite {
         /// Bytes to write.
         bytes: u64,
         /// The tag passed back to `on_disk_done`.
-        job: P::Job,
+        job: P::DiskJob,
     },
 }
 
@@ -218,17 +220,17 @@ impl<'a, P: Protocol> Context<'a, P> {
     }
 
     /// Runs `job` for `duration` of core time; `on_cpu_done` follows.
-    pub fn run_cpu(&mut self, duration: SimDuration, job: P::Job) {
+    pub fn run_cpu(&mut self, duration: SimDuration, job: P::CpuJob) {
         self.effects.list.push(Effect::Cpu { duration, job });
     }
 
     /// Reads `bytes` from disk; `on_disk_done` follows.
-    pub fn disk_read(&mut self, bytes: u64, job: P::Job) {
+    pub fn disk_read(&mut self, bytes: u64, job: P::DiskJob) {
         self.effects.list.push(Effect::DiskRead { bytes, job });
     }
 
     /// Writes `bytes` to disk; `on_disk_done` follows.
-    pub fn disk_write(&mut self, bytes: u64, job: P::Job) {
+    pub fn disk_write(&mut self, bytes: u64, job: P::DiskJob) {
         self.effects.list.push(Effect::DiskWrite { bytes, job });
     }
 

@@ -43,7 +43,8 @@ enum Job {
 impl Protocol for PingPong {
     type Msg = Ball;
     type Timer = u32;
-    type Job = Job;
+    type CpuJob = Job;
+    type DiskJob = Job;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         if node == 0 {

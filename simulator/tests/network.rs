@@ -128,7 +128,8 @@ impl Poisson {
 impl Protocol for Poisson {
     type Msg = Sized;
     type Timer = ();
-    type Job = ();
+    type CpuJob = ();
+    type DiskJob = ();
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         if node == 0 {

@@ -25,6 +25,7 @@ mod downloads;
 mod mempool;
 mod messages;
 mod metrics;
+mod registered;
 
 pub use config::{BitcoinConfig, HashPower, Mempool, Relay, Validation, ValidationOrder};
 pub use messages::{Body, Wire};
@@ -479,7 +480,8 @@ fn plan_blocks(config: &BitcoinConfig, nodes: u32, rng: &mut ChaCha8Rng) -> Vec<
 impl Protocol for Bitcoin {
     type Msg = Wire;
     type Timer = Timer;
-    type Job = Job;
+    type CpuJob = Job;
+    type DiskJob = std::convert::Infallible;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         for &k in crate::planned_for(&self.by_miner, |k| self.plan[k as usize].miner, node) {
@@ -579,7 +581,9 @@ impl Protocol for Bitcoin {
         self.validated(node, block, ctx);
     }
 
-    fn on_disk_done(&mut self, _node: NodeId, _job: Job, _ctx: &mut Context<'_, Self>) {}
+    fn on_disk_done(&mut self, _node: NodeId, job: std::convert::Infallible, _ctx: &mut Context<'_, Self>) {
+        match job {}
+    }
 
     fn prefetch_delivery(&self, node: NodeId, msg: &Wire) {
         simulator::prefetch::prefetch(&self.node[node as usize]);

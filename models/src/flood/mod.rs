@@ -5,6 +5,7 @@
 
 mod config;
 mod metrics;
+mod registered;
 
 pub use config::{Arrivals, FloodConfig, Sources};
 pub use metrics::METRICS;
@@ -140,7 +141,8 @@ impl Flood {
 impl Protocol for Flood {
     type Msg = Item;
     type Timer = u32;
-    type Job = Forward;
+    type CpuJob = Forward;
+    type DiskJob = Forward;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         for &k in crate::planned_for(&self.by_source, |k| self.plan[k as usize].source, node) {

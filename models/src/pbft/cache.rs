@@ -1,5 +1,5 @@
-//! The state cache in front of a replica's disk (ORIGIN.md §4.2): least recently used keys are
-//! evicted first. Entries live in a vector linked as a recency list; the key index is a hash map
+//! The state cache in front of a replica's disk: the hot part of the state stays in memory, and
+//! least recently used keys are evicted first. Entries live in a vector linked as a recency list; the key index is a hash map
 //! that is only ever looked up, never iterated, so results do not depend on hashing.
 
 use std::collections::HashMap;

@@ -1,9 +1,10 @@
-//! Parallel execution of a batch (ORIGIN.md §2.1). Every request declares the keys it reads and
-//! writes; two requests conflict when one writes a key the other reads or writes. The batch becomes
-//! a directed conflict graph (an edge from the earlier to the later of each conflicting pair, so
-//! the batch order is kept wherever it matters), and requests run on the replica's cores as soon as
-//! all their predecessors have finished. The batch's execution time is the makespan of that
-//! schedule; it is not computed by formula but emerges from the CPU model.
+//! Parallel execution of a batch: requests that touch disjoint state run concurrently. Every
+//! request declares the keys it reads and writes; two requests conflict when one writes a key the
+//! other reads or writes. The batch becomes a directed conflict graph (an edge from the earlier to
+//! the later of each conflicting pair, so the batch order is kept wherever it matters), and
+//! requests run on the replica's cores as soon as all their predecessors have finished. The batch's
+//! execution time is the makespan of that schedule; it is not computed by formula but emerges from
+//! the CPU model.
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};

@@ -17,6 +17,7 @@ mod config;
 pub mod conflict;
 mod messages;
 mod metrics;
+mod registered;
 mod replica;
 mod view_change;
 mod votes;
@@ -72,9 +73,9 @@ pub enum Timer {
     Arrival,
 }
 
-/// Work on a replica's CPU or disk.
+/// Work on a replica's CPU.
 #[derive(Clone, Debug)]
-pub enum Job {
+pub enum CpuJob {
     /// A received message whose authentication has been checked.
     Receive {
         /// Sender.
@@ -89,19 +90,24 @@ pub enum Job {
         /// The message.
         body: Body,
     },
-    /// A PREPARE or COMMIT whose log record is on disk, ready to multicast.
-    Persisted(Body),
-    /// One state read of the batch being executed.
-    Fetch {
-        /// The batch's sequence number.
-        seq: Seq,
-    },
     /// One request of the batch being executed.
     Execute {
         /// The batch's sequence number.
         seq: Seq,
         /// The request's position in the batch.
         index: u32,
+    },
+}
+
+/// Work on a replica's disk.
+#[derive(Clone, Debug)]
+pub enum DiskJob {
+    /// A PREPARE or COMMIT whose log record is on disk, ready to multicast.
+    Persisted(Body),
+    /// One state read of the batch being executed.
+    Fetch {
+        /// The batch's sequence number.
+        seq: Seq,
     },
 }
 
@@ -290,7 +296,8 @@ impl Pbft {
 impl Protocol for Pbft {
     type Msg = Wire;
     type Timer = Timer;
-    type Job = Job;
+    type CpuJob = CpuJob;
+    type DiskJob = DiskJob;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         if self.is_replica(node) {
@@ -309,7 +316,7 @@ impl Protocol for Pbft {
             if cost == SimDuration::ZERO {
                 self.replicas[node as usize].handle(from, msg.body, shared, ctx);
             } else {
-                ctx.run_cpu(cost, Job::Receive { from, body: msg.body });
+                ctx.run_cpu(cost, CpuJob::Receive { from, body: msg.body });
             }
         } else if let Body::Reply { view, request, result } = msg.body {
             self.clients[(node - shared.n) as usize].on_reply(from, view, request, result, shared, ctx);
@@ -335,26 +342,22 @@ impl Protocol for Pbft {
         }
     }
 
-    fn on_cpu_done(&mut self, node: NodeId, job: Job, ctx: &mut Context<'_, Self>) {
+    fn on_cpu_done(&mut self, node: NodeId, job: CpuJob, ctx: &mut Context<'_, Self>) {
         let shared = &mut self.shared;
         let replica = &mut self.replicas[node as usize];
         match job {
-            Job::Receive { from, body } => replica.handle(from, body, shared, ctx),
-            Job::Emit { to, body } => shared.transmit(node, to, body, ctx),
-            Job::Execute { seq, index } => replica.executed_request(seq, index as usize, shared, ctx),
-            Job::Persisted(_) | Job::Fetch { .. } => unreachable!("disk jobs finish on the disk"),
+            CpuJob::Receive { from, body } => replica.handle(from, body, shared, ctx),
+            CpuJob::Emit { to, body } => shared.transmit(node, to, body, ctx),
+            CpuJob::Execute { seq, index } => replica.executed_request(seq, index as usize, shared, ctx),
         }
     }
 
-    fn on_disk_done(&mut self, node: NodeId, job: Job, ctx: &mut Context<'_, Self>) {
+    fn on_disk_done(&mut self, node: NodeId, job: DiskJob, ctx: &mut Context<'_, Self>) {
         let shared = &mut self.shared;
         let replica = &mut self.replicas[node as usize];
         match job {
-            Job::Persisted(body) => replica.emit(Targets::Replicas, body, shared, ctx),
-            Job::Fetch { seq } => replica.fetched(seq, shared, ctx),
-            Job::Receive { .. } | Job::Emit { .. } | Job::Execute { .. } => {
-                unreachable!("CPU jobs finish on the CPU")
-            }
+            DiskJob::Persisted(body) => replica.emit(Targets::Replicas, body, shared, ctx),
+            DiskJob::Fetch { seq } => replica.fetched(seq, shared, ctx),
         }
     }
 

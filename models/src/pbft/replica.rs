@@ -14,7 +14,7 @@ use super::config::{Behaviour, ByzantineConfig};
 use super::conflict::ReadyTracker;
 use super::messages::{Batch, Body, ExecutedSet, NewView, RequestId, Seq, Snapshot, View, ViewChange};
 use super::votes::Votes;
-use super::{Job, Pbft, Shared, Targets, Timer};
+use super::{CpuJob, DiskJob, Pbft, Shared, Targets, Timer};
 
 /// The protocol state of one sequence number.
 #[derive(Default)]
@@ -200,7 +200,7 @@ impl Replica {
         if cost == SimDuration::ZERO {
             shared.transmit(self.id, to, body, ctx);
         } else {
-            ctx.run_cpu(cost, Job::Emit { to, body });
+            ctx.run_cpu(cost, CpuJob::Emit { to, body });
         }
     }
 
@@ -209,7 +209,7 @@ impl Replica {
     /// record only delays what others see.
     fn log_and_send(&self, body: Body, record_bytes: u64, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
         if shared.config.persist {
-            ctx.disk_write(record_bytes, Job::Persisted(body));
+            ctx.disk_write(record_bytes, DiskJob::Persisted(body));
         } else {
             self.emit(Targets::Replicas, body, shared, ctx);
         }
@@ -460,7 +460,7 @@ impl Replica {
         } else {
             let bytes = shared.keys.as_ref().map_or(0, |k| k.value_bytes());
             for _ in 0..misses {
-                ctx.disk_read(bytes, Job::Fetch { seq });
+                ctx.disk_read(bytes, DiskJob::Fetch { seq });
             }
         }
     }
@@ -477,7 +477,7 @@ impl Replica {
         let mut ready: VecDeque<usize> = ready.into();
         while let Some(i) = ready.pop_front() {
             if running.fresh[i] && cost > SimDuration::ZERO {
-                ctx.run_cpu(cost, Job::Execute { seq: running.seq, index: i as u32 });
+                ctx.run_cpu(cost, CpuJob::Execute { seq: running.seq, index: i as u32 });
             } else {
                 ready.extend(running.tracker.complete(&running.batch.conflicts, i));
             }

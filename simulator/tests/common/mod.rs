@@ -54,7 +54,8 @@ pub struct Scripted {
 impl Protocol for Scripted {
     type Msg = ToyMsg;
     type Timer = u32;
-    type Job = ();
+    type CpuJob = ();
+    type DiskJob = ();
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         for (i, p) in self.plan.iter().enumerate() {

@@ -1,0 +1,37 @@
+//! Block relay as experiment files name it: `protocol: Bitcoin(...)`.
+
+use simulator::config::ConfigError;
+
+use super::{Bitcoin, BitcoinConfig, METRICS, REACH_CURVE};
+use crate::registry::{ItemCurve, PlotKind, PlotSpec, Registered, Setting};
+
+impl Registered for Bitcoin {
+    const NAME: &'static str = "Bitcoin";
+    type Config = BitcoinConfig;
+
+    fn validate(config: &BitcoinConfig, setting: &Setting<'_>) -> Result<(), ConfigError> {
+        config.validate(setting.network.nodes).map_err(|e| e.within("protocol"))
+    }
+
+    fn metric_names(_: &BitcoinConfig) -> Vec<String> {
+        METRICS.iter().map(|m| m.to_string()).collect()
+    }
+
+    fn default_plots(_: &BitcoinConfig, swept: &[&str]) -> Vec<PlotSpec> {
+        let cdf = PlotSpec::per_first_key(PlotKind::Cdf, "block_t50_ms", swept);
+        let propagation = PlotSpec::per_first_key(PlotKind::Propagation, REACH_CURVE, swept);
+        if swept.is_empty() {
+            vec![cdf, propagation]
+        } else {
+            vec![PlotSpec::line("block_t50_ms", swept), PlotSpec::line("stale_rate", swept), cdf, propagation]
+        }
+    }
+
+    fn item_curve() -> Option<ItemCurve> {
+        Some(ItemCurve { list: "blocks", field: REACH_CURVE })
+    }
+
+    fn build(config: &BitcoinConfig, setting: &Setting<'_>, seed: u64) -> Self {
+        Bitcoin::new(config.clone(), setting.network.nodes, seed)
+    }
+}

@@ -1,0 +1,32 @@
+//! Flood as experiment files name it: `protocol: Flood(...)`.
+
+use simulator::config::ConfigError;
+
+use super::{Flood, FloodConfig, METRICS};
+use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
+
+impl Registered for Flood {
+    const NAME: &'static str = "Flood";
+    type Config = FloodConfig;
+
+    fn validate(config: &FloodConfig, setting: &Setting<'_>) -> Result<(), ConfigError> {
+        config.validate(setting.network.nodes).map_err(|e| e.within("protocol"))
+    }
+
+    fn metric_names(_: &FloodConfig) -> Vec<String> {
+        METRICS.iter().map(|m| m.to_string()).collect()
+    }
+
+    fn default_plots(_: &FloodConfig, swept: &[&str]) -> Vec<PlotSpec> {
+        let cdf = PlotSpec::per_first_key(PlotKind::Cdf, "reach_p50_ms", swept);
+        if swept.is_empty() {
+            vec![cdf]
+        } else {
+            vec![PlotSpec::line("reach_p50_ms", swept), PlotSpec::line("reach_p90_ms", swept), cdf]
+        }
+    }
+
+    fn build(config: &FloodConfig, setting: &Setting<'_>, seed: u64) -> Self {
+        Flood::new(config.clone(), setting.network.nodes, seed)
+    }
+}

@@ -1,0 +1,45 @@
+//! PBFT as experiment files name it: `protocol: Pbft(...)`, with the rules it sets for the
+//! experiment around it.
+
+use simulator::config::{ConfigError, TopologyConfig};
+
+use super::{METRICS, Pbft, PbftConfig};
+use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
+
+impl Registered for Pbft {
+    const NAME: &'static str = "Pbft";
+    type Config = PbftConfig;
+
+    fn validate(config: &PbftConfig, setting: &Setting<'_>) -> Result<(), ConfigError> {
+        config.validate(setting.network.nodes).map_err(|e| e.within("protocol"))?;
+        if setting.network.topology != TopologyConfig::Complete {
+            return Err(ConfigError::new(
+                "network.topology",
+                "PBFT replicas talk to every replica and client: use topology: Complete",
+            ));
+        }
+        if setting.stop_time.is_none() {
+            return Err(ConfigError::new(
+                "stop.time",
+                "PBFT runs need a simulated-time limit (a replica left behind keeps timing out); add e.g. time: \"10s\"",
+            ));
+        }
+        Ok(())
+    }
+
+    fn metric_names(_: &PbftConfig) -> Vec<String> {
+        METRICS.iter().map(|m| m.to_string()).collect()
+    }
+
+    fn default_plots(_: &PbftConfig, swept: &[&str]) -> Vec<PlotSpec> {
+        if swept.is_empty() {
+            vec![PlotSpec::per_first_key(PlotKind::Cdf, "latency_p50_ms", swept)]
+        } else {
+            ["throughput_rps", "latency_p50_ms", "latency_p99_ms"].map(|y| PlotSpec::line(y, swept)).to_vec()
+        }
+    }
+
+    fn build(config: &PbftConfig, setting: &Setting<'_>, seed: u64) -> Self {
+        Pbft::new(config.clone(), setting.network.nodes, seed)
+    }
+}

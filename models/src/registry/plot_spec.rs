@@ -1,0 +1,91 @@
+//! Plots as an experiment file declares them (`plots: [...]`), and as a protocol proposes its
+//! defaults. Drawing them is the job of `experiments::figures`.
+
+use serde::{Deserialize, Serialize};
+
+/// What a plot shows.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlotKind {
+    /// Mean of `y` with 95 % CI against the swept key `x`.
+    #[default]
+    Line,
+    /// Empirical CDF of `y` over runs.
+    Cdf,
+    /// Share of nodes holding an item (a block) against the time since it was created: at each
+    /// tenth of the nodes, the median over items and runs. `y` names the per-item curve in the
+    /// run files (`reach_deciles_ms`); one series per value of `series`.
+    Propagation,
+}
+
+/// A plot declared in an experiment file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// File name (without extension) under `plots/`; derived from the axes if absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Line chart or CDF.
+    #[serde(default)]
+    pub kind: PlotKind,
+    /// Swept key on the x axis (line charts).
+    #[serde(default)]
+    pub x: Option<String>,
+    /// The metric plotted.
+    pub y: String,
+    /// Swept key whose values become separate series.
+    #[serde(default)]
+    pub series: Option<String>,
+    /// Logarithmic x axis.
+    #[serde(default)]
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    #[serde(default)]
+    pub log_y: bool,
+    /// Chart title; derived if absent.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A horizontal reference line, e.g. a theoretical value.
+    #[serde(default)]
+    pub reference: Option<ReferenceLine>,
+}
+
+/// A horizontal line on a chart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceLine {
+    /// Legend label.
+    pub label: String,
+    /// Its y value.
+    pub y: f64,
+}
+
+impl PlotSpec {
+    /// A plot of `kind` showing `y`, everything else derived.
+    pub fn new(kind: PlotKind, y: &str) -> Self {
+        PlotSpec {
+            name: None,
+            kind,
+            x: None,
+            y: y.to_string(),
+            series: None,
+            log_x: false,
+            log_y: false,
+            title: None,
+            reference: None,
+        }
+    }
+
+    /// A line chart of `y` against the first swept key, one series per value of the second.
+    pub fn line(y: &str, swept: &[&str]) -> Self {
+        PlotSpec {
+            x: swept.first().map(|k| k.to_string()),
+            series: swept.get(1).map(|k| k.to_string()),
+            ..PlotSpec::new(PlotKind::Line, y)
+        }
+    }
+
+    /// A plot of `kind` showing `y`, one series per value of the first swept key.
+    pub fn per_first_key(kind: PlotKind, y: &str, swept: &[&str]) -> Self {
+        PlotSpec { series: swept.first().map(|k| k.to_string()), ..PlotSpec::new(kind, y) }
+    }
+}
