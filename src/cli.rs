@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::{bench, commands, swarm};
+use crate::{bench, commands, swarm, trace};
 
 /// Deterministic discrete-event simulator for blockchain networks.
 #[derive(Parser)]
@@ -42,6 +42,8 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        trace: Box<TraceArgs>,
     },
     /// Combine the result folders of `run --shard` slices into one.
     Merge {
@@ -97,6 +99,26 @@ enum Command {
     },
 }
 
+/// `run --trace`: one run's events instead of a result folder.
+#[derive(clap::Args)]
+struct TraceArgs {
+    /// Write every event of one run to this file as JSON lines, instead of writing results.
+    #[arg(long, value_name = "OUT.jsonl", conflicts_with_all = ["out", "jobs", "shard", "fresh"])]
+    trace: Option<PathBuf>,
+    /// The run to trace, as POINT-REPLICATE (e.g. 3-1) [default: the only run].
+    #[arg(long, value_name = "ID", requires = "trace")]
+    run: Option<String>,
+    /// Keep only events at or from these nodes: ids and ranges, e.g. 0,5-9.
+    #[arg(long = "trace-nodes", value_name = "LIST", requires = "trace")]
+    nodes: Option<String>,
+    /// Keep only events from this simulated time on, e.g. 2s.
+    #[arg(long = "trace-from", value_name = "T", requires = "trace")]
+    from: Option<String>,
+    /// Keep only events up to this simulated time, e.g. 2.5s.
+    #[arg(long = "trace-until", value_name = "T", requires = "trace")]
+    until: Option<String>,
+}
+
 /// Runs the command line `args` (the program name first). Exit codes: 0 success, 1 a run
 /// failed, 2 bad input.
 pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
@@ -108,9 +130,14 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         }
     };
     let result = match cli.command {
-        Command::Run { file, out, seed, set, jobs, shard, fresh, quiet } => {
-            commands::run(&file, seed, &set, commands::RunArgs { out, jobs, shard, fresh, quiet })
-        }
+        Command::Run { file, out, seed, set, jobs, shard, fresh, quiet, trace } => match *trace {
+            TraceArgs { trace: Some(out), run, nodes, from, until } => {
+                trace::run(&file, seed, &set, &trace::Request { out, run, nodes, from, until })
+            }
+            TraceArgs { trace: None, .. } => {
+                commands::run(&file, seed, &set, commands::RunArgs { out, jobs, shard, fresh, quiet })
+            }
+        },
         Command::Merge { out, dirs } => commands::merge(&out, &dirs),
         Command::Plot { dir } => commands::plot(&dir),
         Command::Reproduce { dir, run } => commands::reproduce_runs(&dir, run.as_deref()),

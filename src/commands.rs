@@ -37,7 +37,7 @@ pub fn provenance() -> Provenance {
     }
 }
 
-fn load(file: &Path, seed: Option<u64>, set: &[String]) -> Result<LoadedExperiment, Failure> {
+pub fn load(file: &Path, seed: Option<u64>, set: &[String]) -> Result<LoadedExperiment, Failure> {
     let mut overrides = set.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
     overrides.extend(seed.map(Override::seed));
     Ok(experiments::load(file, &overrides)?)

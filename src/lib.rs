@@ -9,3 +9,4 @@ pub mod cli;
 mod commands;
 mod progress;
 mod swarm;
+mod trace;

@@ -23,4 +23,4 @@ pub mod sweep;
 pub use experiment::{Experiment, ProtocolConfig, StopConfig};
 pub use load::{InputError, LoadedExperiment, Override, Point, load};
 pub use results::{Provenance, ResultDir, WriteError};
-pub use runner::{RunError, RunRecord, RunSpec, Timing, execute, plan};
+pub use runner::{RunError, RunRecord, RunSpec, Timing, execute, execute_traced, plan};

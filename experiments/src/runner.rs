@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::load::LoadedExperiment;
-use models::registry::Finished;
+use models::registry::{Finished, Trace};
 use simulator::rng::splitmix64;
 use simulator::{NodeCounters, Report, SimTime, StopReason, World};
 
@@ -126,6 +126,15 @@ pub enum RunError {
 
 /// Runs one run of a loaded experiment.
 pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, RunError> {
+    execute_traced(loaded, spec, None)
+}
+
+/// Runs one run of a loaded experiment, writing its events to `trace` if given.
+pub fn execute_traced(
+    loaded: &LoadedExperiment,
+    spec: &RunSpec,
+    trace: Option<&mut Trace>,
+) -> Result<RunRecord, RunError> {
     let experiment = &loaded.points[spec.point].experiment;
     let started = Instant::now();
     let world = World::build(&experiment.network, spec.seed, &loaded.base_dir).map_err(|e| RunError::Build {
@@ -134,7 +143,7 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
         message: e.to_string(),
     })?;
     let Finished { report, stats, unstarted, loop_time } =
-        experiment.protocol.run(world, &experiment.setting(), spec.seed, experiment.stop.limits());
+        experiment.protocol.run(world, &experiment.setting(), spec.seed, experiment.stop.limits(), trace);
     let timing = Timing { setup: started.elapsed().saturating_sub(loop_time), simulate: loop_time };
     if stats.stop == StopReason::EventBudget {
         return Err(RunError::EventBudget {

@@ -32,12 +32,19 @@ pub trait Model: Protocol {
 }
 
 /// A message body with the size it has on the wire, computed by the protocol when sending.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Wire<B> {
     /// What it says.
     pub body: B,
     /// Bytes on the wire.
     pub bytes: u64,
+}
+
+/// The body first, so that a trace names a message by its body's variant.
+impl<B: std::fmt::Debug> std::fmt::Debug for Wire<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} ({} B)", self.body, self.bytes)
+    }
 }
 
 impl<B> Message for Wire<B> {

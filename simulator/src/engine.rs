@@ -15,6 +15,7 @@ use crate::rng::{NodeStreams, Purpose};
 use crate::stats::{NodeCounters, RunStats, StopReason};
 use crate::time::SimTime;
 use crate::topology::{NodeId, Topology};
+use crate::trace::{NoTrace, TracedEvent, Tracer, tag_text, type_name};
 use crate::world::World;
 
 /// How many events ahead of the one running the loop starts loading the state an event will
@@ -41,6 +42,11 @@ enum Event<P: Protocol> {
     Fault(FaultEvent),
 }
 
+/// Why a timer or job did nothing, for traces.
+fn void(current: bool) -> Option<&'static str> {
+    (!current).then_some("crashed")
+}
+
 /// Digest codes of event kinds: part of the determinism contract, never renumber.
 mod kind {
     pub const START: u8 = 0;
@@ -55,6 +61,22 @@ mod kind {
     pub const PARTITION_START: u8 = 9;
     pub const PARTITION_END: u8 = 10;
     pub const DOWNLINK_DONE: u8 = 11;
+
+    /// The names of the codes above, as traces write them.
+    pub const NAMES: [&str; 12] = [
+        "start",
+        "deliver",
+        "arrive",
+        "uplink_done",
+        "timer",
+        "cpu",
+        "disk",
+        "crash",
+        "recover",
+        "partition_start",
+        "partition_end",
+        "downlink_done",
+    ];
 }
 
 /// Bytes and messages a node sent and received.
@@ -113,8 +135,8 @@ impl<P: Protocol> Scheduler<InFlight<P::Msg>> for QueueScheduler<'_, P> {
     }
 }
 
-/// A simulation of protocol `P` over a [`World`].
-pub struct Simulation<P: Protocol> {
+/// A simulation of protocol `P` over a [`World`], its events observed by `T` (nobody by default).
+pub struct Simulation<P: Protocol, T: Tracer = NoTrace> {
     protocol: P,
     topology: Topology,
     network: Network<InFlight<P::Msg>>,
@@ -137,12 +159,20 @@ pub struct Simulation<P: Protocol> {
     digest: Digest,
     events: u64,
     now: SimTime,
+    tracer: T,
 }
 
 impl<P: Protocol> Simulation<P> {
     /// Prepares a run: fault changes are scheduled first, then every node's start, so a node
     /// crashed at time zero never starts.
     pub fn new(protocol: P, world: World, seed: u64, limits: Limits) -> Self {
+        Simulation::traced(protocol, world, seed, limits, NoTrace)
+    }
+}
+
+impl<P: Protocol, T: Tracer> Simulation<P, T> {
+    /// Prepares a run like [`Simulation::new`] whose every dispatched event goes to `tracer`.
+    pub fn traced(protocol: P, world: World, seed: u64, limits: Limits, tracer: T) -> Self {
         let nodes = world.topology.nodes() as usize;
         let mut queue = EventQueue::new();
         for (time, fault) in world.fault_schedule {
@@ -169,6 +199,19 @@ impl<P: Protocol> Simulation<P> {
             digest: Digest::default(),
             events: 0,
             now: SimTime::ZERO,
+            tracer,
+        }
+    }
+
+    /// Hands the event being dispatched to the tracer, `detail` filling in what it knows beyond
+    /// kind and node. Compiled away without a tracer.
+    #[inline(always)]
+    fn trace(&mut self, code: u8, node: NodeId, detail: impl FnOnce(&mut TracedEvent)) {
+        if T::ON {
+            let mut event =
+                TracedEvent { t_ns: self.now.0, kind: kind::NAMES[usize::from(code)], node, ..Default::default() };
+            detail(&mut event);
+            self.tracer.record(&event);
         }
     }
 
@@ -244,7 +287,9 @@ impl<P: Protocol> Simulation<P> {
         match event {
             Event::Start(node) => {
                 self.digest.fold(now, kind::START, node);
-                if self.faults.is_alive(node) {
+                let alive = self.faults.is_alive(node);
+                self.trace(kind::START, node, |e| e.void = (!alive).then_some("crashed"));
+                if alive {
                     self.call(node, |p, ctx| p.on_start(node, ctx));
                 }
             }
@@ -255,6 +300,7 @@ impl<P: Protocol> Simulation<P> {
                     NetEvent::DownlinkDone(_) => kind::DOWNLINK_DONE,
                 };
                 self.digest.fold(now, code, net.node());
+                self.trace(code, net.node(), |_| {});
                 self.network.handle(
                     self.now,
                     net,
@@ -265,19 +311,25 @@ impl<P: Protocol> Simulation<P> {
             Event::Timer { node, id, incarnation, timer } => {
                 self.digest.fold(now, kind::TIMER, node);
                 self.effects.timers().release(id);
-                if self.is_current(node, incarnation) {
+                let current = self.is_current(node, incarnation);
+                self.trace(kind::TIMER, node, |e| (e.tag, e.void) = (Some(tag_text(&timer)), void(current)));
+                if current {
                     self.call(node, |p, ctx| p.on_timer(node, timer, ctx));
                 }
             }
             Event::Cpu { node, incarnation, job } => {
                 self.digest.fold(now, kind::CPU, node);
-                if self.is_current(node, incarnation) {
+                let current = self.is_current(node, incarnation);
+                self.trace(kind::CPU, node, |e| (e.tag, e.void) = (Some(tag_text(&job)), void(current)));
+                if current {
                     self.call(node, |p, ctx| p.on_cpu_done(node, job, ctx));
                 }
             }
             Event::Disk { node, incarnation, job } => {
                 self.digest.fold(now, kind::DISK, node);
-                if self.is_current(node, incarnation) {
+                let current = self.is_current(node, incarnation);
+                self.trace(kind::DISK, node, |e| (e.tag, e.void) = (Some(tag_text(&job)), void(current)));
+                if current {
                     self.call(node, |p, ctx| p.on_disk_done(node, job, ctx));
                 }
             }
@@ -291,14 +343,22 @@ impl<P: Protocol> Simulation<P> {
         match fault {
             FaultEvent::Crash(node) => {
                 self.digest.fold(now, kind::CRASH, node);
+                self.trace(kind::CRASH, node, |_| {});
                 self.protocol.on_crash(node, self.now);
             }
             FaultEvent::Recover(node) => {
                 self.digest.fold(now, kind::RECOVER, node);
+                self.trace(kind::RECOVER, node, |_| {});
                 self.call(node, |p, ctx| p.on_recover(node, ctx));
             }
-            FaultEvent::PartitionStart(i) => self.digest.fold(now, kind::PARTITION_START, u32::from(i)),
-            FaultEvent::PartitionEnd(i) => self.digest.fold(now, kind::PARTITION_END, u32::from(i)),
+            FaultEvent::PartitionStart(i) => {
+                self.digest.fold(now, kind::PARTITION_START, u32::from(i));
+                self.trace(kind::PARTITION_START, u32::from(i), |_| {});
+            }
+            FaultEvent::PartitionEnd(i) => {
+                self.digest.fold(now, kind::PARTITION_END, u32::from(i));
+                self.trace(kind::PARTITION_END, u32::from(i), |_| {});
+            }
         }
     }
 
@@ -310,7 +370,19 @@ impl<P: Protocol> Simulation<P> {
     fn deliver(&mut self, message: InFlight<P::Msg>) {
         let InFlight { from, to, lost, msg } = message;
         self.digest.fold(self.now.0, kind::DELIVER, to);
-        if lost || !self.faults.is_alive(to) || self.faults.is_cut(from, to) {
+        let void = if lost {
+            Some("lost")
+        } else if !self.faults.is_alive(to) {
+            Some("crashed")
+        } else if self.faults.is_cut(from, to) {
+            Some("partitioned")
+        } else {
+            None
+        };
+        self.trace(kind::DELIVER, to, |e| {
+            (e.peer, e.message, e.bytes, e.void) = (Some(from), Some(type_name(&msg)), Some(msg.wire_bytes()), void);
+        });
+        if void.is_some() {
             self.dropped[to as usize] += 1;
             return;
         }

@@ -31,6 +31,7 @@ pub mod stats;
 pub mod time;
 mod timers;
 pub mod topology;
+pub mod trace;
 pub mod units;
 pub mod world;
 

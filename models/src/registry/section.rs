@@ -2,14 +2,17 @@
 //! trait object, read and written as `Name(fields...)` like an enum variant.
 
 use std::fmt;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde::de::{DeserializeSeed, EnumAccess, Error as _, VariantAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use simulator::config::ConfigError;
+use simulator::trace::{TraceWriter, Tracer};
 use simulator::{Limits, Report, RunStats, Simulation, StopReason, World};
 
 use super::{ItemCurve, PlotSpec, ProtocolEntry, Registered, Setting};
+use crate::Model;
 
 /// What the runner needs of a protocol section; implemented for every registered protocol.
 pub trait Section: fmt::Debug + Send + Sync {
@@ -23,8 +26,16 @@ pub trait Section: fmt::Debug + Send + Sync {
     fn default_plots(&self, swept: &[&str]) -> Vec<PlotSpec>;
     /// See [`Registered::item_curve`].
     fn item_curve(&self) -> Option<ItemCurve>;
-    /// Builds the protocol and runs it over `world` to a stop condition.
-    fn run(&self, world: World, setting: &Setting<'_>, seed: u64, limits: Limits) -> Finished;
+    /// Builds the protocol and runs it over `world` to a stop condition, its events going to
+    /// `trace` if given.
+    fn run(
+        &self,
+        world: World,
+        setting: &Setting<'_>,
+        seed: u64,
+        limits: Limits,
+        trace: Option<&mut Trace>,
+    ) -> Finished;
     /// The config, for serialisation.
     fn config(&self) -> &dyn erased_serde::Serialize;
     /// A copy.
@@ -41,6 +52,18 @@ pub struct Finished {
     pub unstarted: Option<String>,
     /// Wall-clock time of the event loop alone.
     pub loop_time: Duration,
+}
+
+/// Where a traced run writes its events.
+pub type Trace = TraceWriter<Box<dyn Write + Send>>;
+
+/// Runs `simulation` to a stop condition, timing the event loop.
+fn finish<M: Model, T: Tracer>(simulation: Simulation<M, T>) -> Finished {
+    let looping = Instant::now();
+    let (model, stats) = simulation.run();
+    let loop_time = looping.elapsed();
+    let unstarted = if stats.stop == StopReason::TimeLimit { model.unstarted() } else { None };
+    Finished { report: model.report(&stats), stats, unstarted, loop_time }
 }
 
 /// The section of protocol `M`.
@@ -73,13 +96,19 @@ impl<M: Registered> Section for Typed<M> {
         M::item_curve()
     }
 
-    fn run(&self, world: World, setting: &Setting<'_>, seed: u64, limits: Limits) -> Finished {
-        let simulation = Simulation::new(M::build(&self.0, setting, seed), world, seed, limits);
-        let looping = Instant::now();
-        let (model, stats) = simulation.run();
-        let loop_time = looping.elapsed();
-        let unstarted = if stats.stop == StopReason::TimeLimit { model.unstarted() } else { None };
-        Finished { report: model.report(&stats), stats, unstarted, loop_time }
+    fn run(
+        &self,
+        world: World,
+        setting: &Setting<'_>,
+        seed: u64,
+        limits: Limits,
+        trace: Option<&mut Trace>,
+    ) -> Finished {
+        let protocol = M::build(&self.0, setting, seed);
+        match trace {
+            None => finish(Simulation::new(protocol, world, seed, limits)),
+            Some(trace) => finish(Simulation::traced(protocol, world, seed, limits, trace)),
+        }
     }
 
     fn config(&self) -> &dyn erased_serde::Serialize {
