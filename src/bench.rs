@@ -127,6 +127,7 @@ fn flood_experiment(nodes: u32, items: u32, contention: Contention) -> Experimen
             cpu: Default::default(),
             disk: Default::default(),
             faults: Default::default(),
+            roles: Vec::new(),
         },
         protocol: ProtocolConfig::new::<Flood>(FloodConfig {
             items,

@@ -108,6 +108,7 @@ pub fn case(seed: u64) -> Experiment {
         cpu: Default::default(),
         disk: Default::default(),
         faults: simulator::config::FaultsConfig { partitions, crashes },
+        roles: Vec::new(),
     };
     Experiment {
         name: format!("pbft-swarm-{seed}"),

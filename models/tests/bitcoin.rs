@@ -25,6 +25,7 @@ fn network(nodes: u32, topology: TopologyConfig) -> NetworkConfig {
         cpu: Default::default(),
         disk: Default::default(),
         faults: Default::default(),
+        roles: Vec::new(),
     }
 }
 

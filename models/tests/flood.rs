@@ -26,6 +26,7 @@ fn network(nodes: u32, topology: TopologyConfig) -> NetworkConfig {
         cpu: Default::default(),
         disk: Default::default(),
         faults: Default::default(),
+        roles: Vec::new(),
     }
 }
 
@@ -44,7 +45,13 @@ fn run(config: &NetworkConfig, flood: FloodConfig, seed: u64) -> (Flood, RunStat
     config.validate().unwrap();
     flood.validate(config.nodes).unwrap();
     let world = World::build(config, seed, Path::new(".")).unwrap();
-    let (flood, stats) = Simulation::new(Flood::new(flood, config.nodes, seed), world, seed, Limits::default()).run();
+    let (flood, stats) = Simulation::new(
+        Flood::new(flood, config.nodes, &config.roles().unwrap(), seed),
+        world,
+        seed,
+        Limits::default(),
+    )
+    .run();
     let report = flood.report(&stats);
     (flood, stats, report)
 }

@@ -36,6 +36,7 @@ fn network(replicas: u32, clients: u32) -> NetworkConfig {
             fsync: SimDuration::ZERO,
         },
         faults: Default::default(),
+        roles: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::disk::DiskConfig;
+use crate::roles::{RoleConfig, Roles};
 use crate::time::SimDuration;
 use crate::units::{Bandwidth, ByteSize, Throughput};
 
@@ -77,6 +78,9 @@ pub struct NetworkConfig {
     /// Scheduled partitions and crashes.
     #[serde(default)]
     pub faults: FaultsConfig,
+    /// Named groups of nodes with their own CPU, disk, bandwidth and region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleConfig>,
 }
 
 /// Graph of peer connections (links are usable in both directions).
@@ -387,6 +391,26 @@ fn check_positive_throughput(path: &str, t: Throughput) -> Result<(), ConfigErro
     }
 }
 
+/// Checks a CPU section found at `path`.
+pub(crate) fn check_cpu(path: &str, cpu: &CpuConfig) -> Result<(), ConfigError> {
+    if cpu.cores == 0 {
+        return Err(ConfigError::new(format!("{path}.cores"), "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Checks a disk section found at `path`.
+pub(crate) fn check_disk(path: &str, disk: &DiskConfig) -> Result<(), ConfigError> {
+    check_positive_throughput(&format!("{path}.read_throughput"), disk.read_throughput)?;
+    check_positive_throughput(&format!("{path}.write_throughput"), disk.write_throughput)
+}
+
+/// Checks a bandwidth section found at `path`.
+pub(crate) fn check_bandwidth(path: &str, bandwidth: &BandwidthConfig) -> Result<(), ConfigError> {
+    check_positive_bandwidth(&format!("{path}.upload"), bandwidth.upload)?;
+    check_positive_bandwidth(&format!("{path}.download"), bandwidth.download)
+}
+
 impl NetworkConfig {
     /// Checks every value; errors carry the key path below `network`.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -398,8 +422,7 @@ impl NetworkConfig {
             return Err(ConfigError::new("nodes", format!("at most {MAX_NODES} nodes fit in memory, got {n}")));
         }
         self.validate_topology()?;
-        check_positive_bandwidth("bandwidth.upload", self.bandwidth.upload)?;
-        check_positive_bandwidth("bandwidth.download", self.bandwidth.download)?;
+        check_bandwidth("bandwidth", &self.bandwidth)?;
         self.validate_latency()?;
         check_probability("loss", self.loss)?;
         for (i, link) in self.link_loss.iter().enumerate() {
@@ -408,12 +431,15 @@ impl NetworkConfig {
             check_node(&format!("{path}.b"), link.b, n)?;
             check_probability(&format!("{path}.probability"), link.probability)?;
         }
-        if self.cpu.cores == 0 {
-            return Err(ConfigError::new("cpu.cores", "must be at least 1"));
-        }
-        check_positive_throughput("disk.read_throughput", self.disk.read_throughput)?;
-        check_positive_throughput("disk.write_throughput", self.disk.write_throughput)?;
-        self.validate_faults()
+        check_cpu("cpu", &self.cpu)?;
+        check_disk("disk", &self.disk)?;
+        self.validate_faults()?;
+        Roles::resolve(self).map(drop)
+    }
+
+    /// The roles with their nodes; `Roles::resolve` explains what makes them invalid.
+    pub fn roles(&self) -> Result<Roles, ConfigError> {
+        Roles::resolve(self)
     }
 
     fn validate_topology(&self) -> Result<(), ConfigError> {

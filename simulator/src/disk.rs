@@ -65,7 +65,10 @@ pub enum DiskOp {
 /// The disks of every node.
 #[derive(Clone, Debug)]
 pub struct Disks {
-    config: DiskConfig,
+    /// The distinct disk models.
+    configs: Vec<DiskConfig>,
+    /// Each node's index into `configs`; empty when there is one model.
+    config_of: Vec<u16>,
     free_at: Vec<SimTime>,
     busy_ns: Vec<u64>,
 }
@@ -73,12 +76,24 @@ pub struct Disks {
 impl Disks {
     /// Idle disks for `nodes` nodes.
     pub fn new(nodes: usize, config: DiskConfig) -> Self {
-        Disks { config, free_at: vec![SimTime::ZERO; nodes], busy_ns: vec![0; nodes] }
+        Disks {
+            configs: vec![config],
+            config_of: Vec::new(),
+            free_at: vec![SimTime::ZERO; nodes],
+            busy_ns: vec![0; nodes],
+        }
     }
 
-    /// The service time of one operation.
-    pub fn service_time(&self, op: DiskOp, bytes: u64) -> SimDuration {
-        let c = &self.config;
+    /// Idle disks, node `i` with `configs[config_of[i]]`.
+    pub fn per_node(configs: Vec<DiskConfig>, config_of: Vec<u16>) -> Self {
+        let nodes = config_of.len();
+        let config_of = if configs.len() > 1 { config_of } else { Vec::new() };
+        Disks { configs, config_of, free_at: vec![SimTime::ZERO; nodes], busy_ns: vec![0; nodes] }
+    }
+
+    /// The service time of one operation on `node`'s disk.
+    pub fn service_time(&self, node: usize, op: DiskOp, bytes: u64) -> SimDuration {
+        let c = &self.configs[self.config_of.get(node).map_or(0, |&i| usize::from(i))];
         match op {
             DiskOp::Read => c.read_latency + c.read_throughput.transfer_time(bytes),
             DiskOp::Write => c.write_latency + c.write_throughput.transfer_time(bytes) + c.fsync,
@@ -87,7 +102,7 @@ impl Disks {
 
     /// Queues an operation on `node`'s disk at `now`; returns its completion time.
     pub fn submit(&mut self, node: usize, now: SimTime, op: DiskOp, bytes: u64) -> SimTime {
-        let service = self.service_time(op, bytes);
+        let service = self.service_time(node, op, bytes);
         let done = self.free_at[node].max(now) + service;
         self.free_at[node] = done;
         self.busy_ns[node] += service.0;

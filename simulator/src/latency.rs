@@ -62,6 +62,14 @@ impl LatencyModel {
     /// Builds the model for `nodes` nodes; region placement draws from the `Placement` stream.
     /// The config must have been validated.
     pub fn build(config: &LatencyConfig, nodes: u32, seed: u64) -> Self {
+        LatencyModel::build_placed(config, nodes, seed, &[])
+    }
+
+    /// Builds the model with some nodes' regions fixed: `pinned[node]` (when `pinned` is not
+    /// empty) is the index of the region a role puts the node in. The other nodes are placed by
+    /// the regions' shares, exactly as [`LatencyModel::build`] places all nodes when none is
+    /// pinned.
+    pub fn build_placed(config: &LatencyConfig, nodes: u32, seed: u64, pinned: &[Option<u8>]) -> Self {
         let secs = |d: &SimDuration| d.as_secs_f64();
         let valid = "latency parameters are validated before building";
         match config {
@@ -80,7 +88,7 @@ impl LatencyModel {
             LatencyConfig::Pareto { scale, shape } => {
                 LatencyModel::Continuous(Continuous::Pareto(Pareto::new(secs(scale), *shape)))
             }
-            LatencyConfig::Regions(r) => LatencyModel::Regions(RegionModel::build(r, nodes, seed)),
+            LatencyConfig::Regions(r) => LatencyModel::Regions(RegionModel::build(r, nodes, seed, pinned)),
         }
     }
 
@@ -123,12 +131,22 @@ pub fn apportion(nodes: u32, shares: &[f64]) -> Vec<u32> {
 }
 
 impl RegionModel {
-    fn build(config: &RegionLatency, nodes: u32, seed: u64) -> Self {
+    fn build(config: &RegionLatency, nodes: u32, seed: u64, pinned: &[Option<u8>]) -> Self {
+        let free = if pinned.is_empty() { nodes } else { pinned.iter().filter(|p| p.is_none()).count() as u32 };
         let shares: Vec<f64> = config.regions.iter().map(|r| r.share).collect();
-        let counts = apportion(nodes, &shares);
-        let mut region_of: Vec<u8> =
+        let counts = apportion(free, &shares);
+        let mut drawn: Vec<u8> =
             counts.iter().enumerate().flat_map(|(r, &c)| std::iter::repeat_n(r as u8, c as usize)).collect();
-        region_of.shuffle(&mut stream(seed, Purpose::Placement, GLOBAL));
+        drawn.shuffle(&mut stream(seed, Purpose::Placement, GLOBAL));
+        let region_of = if pinned.is_empty() {
+            drawn
+        } else {
+            let mut drawn = drawn.into_iter();
+            pinned
+                .iter()
+                .map(|pin| pin.unwrap_or_else(|| drawn.next().expect("one drawn region per free node")))
+                .collect()
+        };
         let mean: Vec<SimDuration> =
             config.matrix_ms.iter().flatten().map(|ms| SimDuration::from_secs_f64_rounded(ms / 1e3)).collect();
         let jitter = mean

@@ -25,6 +25,7 @@ pub mod protocol;
 pub mod queue;
 pub mod report;
 pub mod rng;
+pub mod roles;
 pub mod sampling;
 pub mod slab;
 pub mod stats;

@@ -100,6 +100,7 @@ pub fn preset(name: &str) -> Option<NetworkConfig> {
         cpu: Default::default(),
         disk: Default::default(),
         faults: Default::default(),
+        roles: Vec::new(),
     })
 }
 

@@ -10,6 +10,7 @@ use crate::faults::{FaultEvent, Faults};
 use crate::latency::LatencyModel;
 use crate::network::{LinkCapacities, NetworkSetup};
 use crate::rng::{GLOBAL, Purpose, stream};
+use crate::roles::RoleConfig;
 use crate::time::SimTime;
 use crate::topology::{Topology, TopologyError};
 
@@ -46,16 +47,68 @@ pub fn explicit_edges(config: &NetworkConfig, base_dir: &Path) -> Result<Option<
     }
 }
 
-/// Every node's link capacities: its region's where the region sets them, else `bandwidth`.
-fn capacities(config: &NetworkConfig, latency: &LatencyModel) -> LinkCapacities {
+/// Every node's link capacities: its role's where the role sets them, else its region's where
+/// the region sets them, else `bandwidth`.
+fn capacities(config: &NetworkConfig, latency: &LatencyModel, role_of: &[Option<u16>]) -> LinkCapacities {
     let default = (config.bandwidth.upload, config.bandwidth.download);
-    match (&config.latency, latency.regions()) {
-        (LatencyConfig::Regions(regions), Some(region_of)) => LinkCapacities::new(region_of.iter().map(|&r| {
-            let region = &regions.regions[usize::from(r)];
+    let regional = |node: usize| match (&config.latency, latency.regions()) {
+        (LatencyConfig::Regions(regions), Some(region_of)) => {
+            let region = &regions.regions[usize::from(region_of[node])];
             (region.upload.unwrap_or(default.0), region.download.unwrap_or(default.1))
-        })),
-        _ => LinkCapacities::new(std::iter::repeat_n(default, config.nodes as usize)),
+        }
+        _ => default,
+    };
+    LinkCapacities::new((0..config.nodes as usize).map(|node| {
+        let role = role_of.get(node).copied().flatten().map(|r| &config.roles[usize::from(r)]);
+        match role.and_then(|r| r.bandwidth.as_ref()) {
+            Some(bandwidth) => (bandwidth.upload, bandwidth.download),
+            None => regional(node),
+        }
+    }))
+}
+
+/// The region index a role pins each node to, or nothing when no role pins a region.
+fn pinned_regions(config: &NetworkConfig, role_of: &[Option<u16>]) -> Vec<Option<u8>> {
+    let LatencyConfig::Regions(regions) = &config.latency else { return Vec::new() };
+    let pin = |role: &RoleConfig| {
+        let name = role.region.as_ref()?;
+        regions.regions.iter().position(|r| r.name == *name).map(|i| i as u8)
+    };
+    if !config.roles.iter().any(|role| pin(role).is_some()) {
+        return Vec::new();
     }
+    role_of.iter().map(|role| role.and_then(|r| pin(&config.roles[usize::from(r)]))).collect()
+}
+
+/// Every node's cores: its role's where the role sets them, else `cpu`.
+fn cpus(config: &NetworkConfig, role_of: &[Option<u16>]) -> Cpus {
+    if role_of.is_empty() {
+        return Cpus::new(config.nodes as usize, config.cpu.cores as usize);
+    }
+    let cores: Vec<usize> = role_of
+        .iter()
+        .map(|role| {
+            let cpu = role.and_then(|r| config.roles[usize::from(r)].cpu.as_ref()).unwrap_or(&config.cpu);
+            cpu.cores as usize
+        })
+        .collect();
+    Cpus::per_node(&cores)
+}
+
+/// Every node's disk: its role's where the role sets one, else `disk`.
+fn disks(config: &NetworkConfig, role_of: &[Option<u16>]) -> Disks {
+    if role_of.is_empty() {
+        return Disks::new(config.nodes as usize, config.disk.clone());
+    }
+    // Model 0 is the default; role r's own disk, if any, is model r + 1.
+    let configs = std::iter::once(config.disk.clone())
+        .chain(config.roles.iter().map(|role| role.disk.clone().unwrap_or_else(|| config.disk.clone())))
+        .collect();
+    let config_of = role_of
+        .iter()
+        .map(|role| role.filter(|&r| config.roles[usize::from(r)].disk.is_some()).map_or(0, |r| r + 1))
+        .collect();
+    Disks::per_node(configs, config_of)
 }
 
 impl World {
@@ -78,8 +131,10 @@ impl World {
                 unreachable!("explicit edges are always returned")
             }
         };
-        let latency = LatencyModel::build(&config.latency, n, seed);
-        let capacities = capacities(config, &latency);
+        let roles = config.roles().map_err(|e| TopologyError(e.to_string()))?;
+        let role_of = if config.roles.is_empty() { Vec::new() } else { roles.role_of(n) };
+        let latency = LatencyModel::build_placed(&config.latency, n, seed, &pinned_regions(config, &role_of));
+        let capacities = capacities(config, &latency, &role_of);
         let network = NetworkSetup {
             capacities,
             contention: config.contention,
@@ -91,8 +146,8 @@ impl World {
         Ok(World {
             topology,
             network,
-            cpus: Cpus::new(n as usize, config.cpu.cores as usize),
-            disks: Disks::new(n as usize, config.disk.clone()),
+            cpus: cpus(config, &role_of),
+            disks: disks(config, &role_of),
             faults,
             fault_schedule,
         })

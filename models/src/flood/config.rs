@@ -75,6 +75,8 @@ pub enum Sources {
     Any,
     /// Only these nodes.
     Nodes(Vec<NodeId>),
+    /// Only the nodes of this role (`network.roles`).
+    Role(String),
 }
 
 impl FloodConfig {

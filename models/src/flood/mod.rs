@@ -12,6 +12,7 @@ pub use metrics::METRICS;
 
 use rand::RngExt;
 use simulator::rng::{GLOBAL, Purpose, stream};
+use simulator::roles::Roles;
 use simulator::sampling::standard_exponential;
 use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime};
 
@@ -62,9 +63,14 @@ pub struct Flood {
 }
 
 impl Flood {
-    /// A flood over `nodes` nodes; creation times and sources come from the workload stream of
-    /// `seed`. The config must have been validated.
-    pub fn new(config: FloodConfig, nodes: u32, seed: u64) -> Self {
+    /// A flood over `nodes` nodes with `roles`; creation times and sources come from the workload
+    /// stream of `seed`. The config must have been validated against the network.
+    pub fn new(config: FloodConfig, nodes: u32, roles: &Roles, seed: u64) -> Self {
+        let candidates = match &config.sources {
+            Sources::Any => None,
+            Sources::Nodes(list) => Some(list.as_slice()),
+            Sources::Role(name) => Some(roles.members(name).expect("sources name a validated role")),
+        };
         let mut rng = stream(seed, Purpose::Workload, GLOBAL);
         let mut plan = Vec::with_capacity(config.items as usize);
         let mut at = SimTime::ZERO;
@@ -77,9 +83,9 @@ impl Flood {
                     ),
                 };
             }
-            let source = match &config.sources {
-                Sources::Any => rng.random_range(0..nodes),
-                Sources::Nodes(list) => list[rng.random_range(0..list.len())],
+            let source = match candidates {
+                None => rng.random_range(0..nodes),
+                Some(list) => list[rng.random_range(0..list.len())],
             };
             plan.push(Creation { at, source });
         }
@@ -196,7 +202,7 @@ mod tests {
     fn forwards_once_to_every_peer_but_the_sender() {
         let topology = Topology::from_edges(4, [(0, 1), (0, 2), (0, 3)]);
         let config = FloodConfig { items: 1, sources: Sources::Nodes(vec![1]), ..FloodConfig::default() };
-        let mut flood = Flood::new(config, 4, 1);
+        let mut flood = Flood::new(config, 4, &Roles::default(), 1);
         let mut rng = NodeStreams::new(1, Purpose::Protocol, 4);
         let mut effects = Effects::default();
         flood.created[0] = Some(SimTime::ZERO);
@@ -219,7 +225,7 @@ mod tests {
     fn verify_and_persist_run_before_forwarding() {
         let topology = Topology::complete(3);
         let config = FloodConfig { items: 1, verify: SimDuration(7), persist: true, ..FloodConfig::default() };
-        let mut flood = Flood::new(config, 3, 1);
+        let mut flood = Flood::new(config, 3, &Roles::default(), 1);
         flood.created[0] = Some(SimTime::ZERO);
         let mut rng = NodeStreams::new(1, Purpose::Protocol, 4);
         let mut effects = Effects::default();
@@ -246,7 +252,7 @@ mod tests {
             sources: Sources::Nodes(vec![3, 5]),
             ..FloodConfig::default()
         };
-        let flood = Flood::new(config, 10, 9);
+        let flood = Flood::new(config, 10, &Roles::default(), 9);
         let times: Vec<u64> = flood.plan.iter().map(|c| c.at.0).collect();
         assert_eq!(times, vec![0, 250_000_000, 500_000_000, 750_000_000]);
         assert!(flood.plan.iter().all(|c| c.source == 3 || c.source == 5));

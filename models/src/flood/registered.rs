@@ -2,7 +2,7 @@
 
 use simulator::config::ConfigError;
 
-use super::{Flood, FloodConfig, METRICS};
+use super::{Flood, FloodConfig, METRICS, Sources};
 use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
 
 impl Registered for Flood {
@@ -10,7 +10,11 @@ impl Registered for Flood {
     type Config = FloodConfig;
 
     fn validate(config: &FloodConfig, setting: &Setting<'_>) -> Result<(), ConfigError> {
-        config.validate(setting.network.nodes).map_err(|e| e.within("protocol"))
+        config.validate(setting.network.nodes).map_err(|e| e.within("protocol"))?;
+        if let Sources::Role(name) = &config.sources {
+            setting.network.roles()?.require("protocol.sources", name, 1)?;
+        }
+        Ok(())
     }
 
     fn metric_names(_: &FloodConfig) -> Vec<String> {
@@ -27,6 +31,7 @@ impl Registered for Flood {
     }
 
     fn build(config: &FloodConfig, setting: &Setting<'_>, seed: u64) -> Self {
-        Flood::new(config.clone(), setting.network.nodes, seed)
+        let roles = setting.network.roles().expect("roles are validated before building");
+        Flood::new(config.clone(), setting.network.nodes, &roles, seed)
     }
 }

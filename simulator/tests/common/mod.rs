@@ -98,6 +98,7 @@ pub fn network(
         cpu: CpuConfig::default(),
         disk: DiskConfig::default(),
         faults: FaultsConfig::default(),
+        roles: Vec::new(),
     }
 }
 

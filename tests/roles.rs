@@ -1,0 +1,66 @@
+//! Roles end to end: a protocol names a role, the manifest writes the roles out, and bad roles
+//! are bad input that names the key.
+
+mod common;
+
+use common::{chainsim, stderr};
+
+const MINERS: &str = r#"(
+    name: "miners",
+    network: (
+        nodes: 30,
+        topology: RandomRegular(degree: 4),
+        roles: [
+            (name: "miners", nodes: Count(3), cpu: (cores: 8)),
+            (name: "watchers", nodes: Nodes([20, 25]), bandwidth: (upload: "1Gbps", download: "1Gbps")),
+        ],
+    ),
+    protocol: Flood(items: 12, item_size: "10KB", sources: Role("miners")),
+)"#;
+
+#[test]
+fn a_protocol_draws_from_the_nodes_of_a_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("miners.ron"), MINERS).unwrap();
+    let o = chainsim(&["run", "miners.ron", "--out", "out", "--quiet"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/runs/0-0.json")).unwrap()).unwrap();
+    let sources: Vec<u64> =
+        run["detail"]["items"].as_array().unwrap().iter().map(|item| item["source"].as_u64().unwrap()).collect();
+    assert_eq!(sources.len(), 12);
+    assert!(sources.iter().all(|&s| s < 3), "{sources:?}");
+    assert!((0..3).all(|miner| sources.contains(&miner)), "{sources:?}");
+    let manifest = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap();
+    assert!(manifest.contains(r#""name": "miners","#) && manifest.contains(r#""Count": 3"#), "{manifest}");
+}
+
+#[test]
+fn bad_roles_exit_2_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let refused = |text: &str, says: &str| {
+        std::fs::write(tmp.path().join("bad.ron"), text).unwrap();
+        let o = chainsim(&["run", "bad.ron", "--out", "out"], tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(says), "`{says}` not in {}", stderr(&o));
+        assert!(!tmp.path().join("out").exists(), "nothing is written");
+    };
+    refused(
+        &MINERS.replace("Nodes([20, 25])", "Range(2, 5)"),
+        "network.roles[1].nodes: node 2 is also in role `miners` (roles[0])",
+    );
+    refused(
+        &MINERS.replace(r#"Role("miners")"#, r#"Role("validators")"#),
+        "protocol.sources: no role `validators` in network.roles; roles: miners, watchers",
+    );
+    refused(&MINERS.replace("Nodes([20, 25])", "Nodes([])"), "network.roles[1].nodes: the role has no nodes");
+    refused(
+        &MINERS.replace("Count(3)", "Count(31)"),
+        "network.roles[0].nodes: the counted roles up to this one need 31",
+    );
+    refused(&MINERS.replace("cores: 8", "cores: 0"), "network.roles[0].cpu.cores: must be at least 1");
+    refused(
+        &MINERS.replace(r#"cpu: (cores: 8)"#, r#"region: "EU""#),
+        "network.roles[0].region: network.latency places no nodes in regions",
+    );
+}
