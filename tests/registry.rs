@@ -81,10 +81,8 @@ impl Protocol for PingPong {
 impl Model for PingPong {
     fn report(&self, stats: &RunStats) -> Report {
         let end_ms = MetricValue::real((stats.end_time - simulator::SimTime::ZERO).as_millis_f64());
-        Report {
-            metrics: vec![("pongs", MetricValue::Count(self.pongs)), ("end_ms", end_ms)],
-            detail: Default::default(),
-        }
+        let metrics = vec![("pongs".to_string(), MetricValue::Count(self.pongs)), ("end_ms".to_string(), end_ms)];
+        Report { metrics, ..Report::default() }
     }
 }
 

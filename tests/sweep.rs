@@ -39,7 +39,7 @@ fn run_ok(args: &[&str], cwd: &Path) -> Output {
 
 /// The deterministic files of a result folder, by relative path.
 fn deterministic_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = ["runs.csv", "summary.csv", "manifest.json"]
+    let mut files: Vec<(String, Vec<u8>)> = ["runs.csv", "summary.csv", "series.csv", "manifest.json"]
         .iter()
         .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))))
         .collect();

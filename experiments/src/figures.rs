@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::experiment::Experiment;
 use crate::results::{ResultDir, WriteError};
+use crate::table::Table;
 use plots::{Chart, Datum, Reference, Series};
 
 pub use models::registry::{PlotKind, PlotSpec, ReferenceLine};
@@ -25,6 +26,7 @@ impl Derived for PlotSpec {
         self.name.clone().unwrap_or_else(|| match (self.kind, &self.x) {
             (PlotKind::Line, Some(x)) => format!("{}-vs-{}", self.y, short(x)),
             (PlotKind::Propagation, _) => "propagation".to_string(),
+            (PlotKind::TimeSeries, _) => format!("{}-over-time", self.y),
             _ => format!("{}-cdf", self.y),
         })
     }
@@ -33,6 +35,7 @@ impl Derived for PlotSpec {
         self.title.clone().unwrap_or_else(|| match (self.kind, &self.x) {
             (PlotKind::Line, Some(x)) => format!("{} vs {x}", self.y),
             (PlotKind::Propagation, _) => "Share of nodes holding a block vs time since mining".to_string(),
+            (PlotKind::TimeSeries, _) => format!("{} over time", self.y),
             _ => format!("CDF of {} over runs", self.y),
         })
     }
@@ -64,6 +67,8 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
                     ));
                 }
             }
+        } else if plot.kind == PlotKind::TimeSeries {
+            check_time_series(experiment, plot).map_err(|e| format!("{here}.{e}"))?;
         } else if !metrics.contains(&plot.y) {
             return Err(format!(
                 "{here}.y: `{}` is not a metric of this protocol; metrics: {}",
@@ -90,43 +95,42 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
     Ok(())
 }
 
-/// A CSV file as a header and rows of cells.
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn read(dir: &ResultDir, name: &str) -> Result<Table, WriteError> {
-        let path = dir.path().join(name);
-        let error = |e: csv::Error| WriteError { path: path.clone(), message: e.to_string() };
-        let mut reader = csv::Reader::from_path(&path).map_err(error)?;
-        let header = reader.headers().map_err(error)?.iter().map(String::from).collect();
-        let rows = reader
-            .records()
-            .map(|r| r.map(|r| r.iter().map(String::from).collect()))
-            .collect::<Result<_, _>>()
-            .map_err(error)?;
-        Ok(Table { header, rows })
+/// A `TimeSeries` plot names a recorded series and pools nothing across a swept key: every
+/// swept key but `series` is held at one of its values by `at`.
+fn check_time_series(experiment: &Experiment, plot: &PlotSpec) -> Result<(), String> {
+    if plot.x.is_some() {
+        return Err("x: a TimeSeries plot has simulated time on the x axis; remove x".to_string());
     }
-
-    fn column(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
+    let names = experiment.protocol.series_names();
+    if !names.contains(&plot.y) {
+        let known = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        return Err(format!("y: `{}` is not a time series of this protocol; series: {known}", plot.y));
     }
-
-    /// Rows grouped by the value of column `by` (in order of first appearance), or all rows.
-    fn groups(&self, by: Option<&str>) -> Vec<(Option<String>, Vec<&Vec<String>>)> {
-        let Some(col) = by.and_then(|b| self.column(b)) else {
-            return vec![(None, self.rows.iter().collect())];
+    let axes: Vec<&crate::sweep::Axis> = experiment.sweep.iter().chain(&experiment.zip).collect();
+    for (key, value) in &plot.at {
+        let Some(axis) = axes.iter().find(|axis| axis.key == *key) else {
+            return Err(format!("at: `{key}` is not a swept key"));
         };
-        let mut groups: Vec<(Option<String>, Vec<&Vec<String>>)> = Vec::new();
-        for row in &self.rows {
-            match groups.iter_mut().find(|(v, _)| v.as_deref() == Some(row[col].as_str())) {
-                Some((_, rows)) => rows.push(row),
-                None => groups.push((Some(row[col].clone()), vec![row])),
-            }
+        let values: Vec<String> = axis.values.iter().map(crate::sweep::display).collect();
+        if !values.contains(value) {
+            return Err(format!("at: `{key}` takes the values {}, not `{value}`", values.join(", ")));
         }
-        groups
+    }
+    let zipped = |key: &str| experiment.zip.iter().any(|axis| axis.key == key);
+    let chosen = |key: &str| {
+        plot.series.as_deref() == Some(key)
+            || plot.at.iter().any(|(k, _)| k == key)
+            // A zipped key moves with the others of its group: one of them chosen fixes it.
+            || (zipped(key) && experiment.zip.iter().any(|axis| {
+                plot.series.as_deref() == Some(axis.key.as_str()) || plot.at.iter().any(|(k, _)| *k == axis.key)
+            }))
+    };
+    match axes.iter().find(|axis| !chosen(&axis.key)) {
+        Some(axis) => Err(format!(
+            "at: the lines would pool the runs of every value of the swept key `{0}`; make it the series or fix it with at: [(\"{0}\", \"...\")]",
+            axis.key
+        )),
+        None => Ok(()),
     }
 }
 
@@ -187,6 +191,7 @@ fn line_chart(spec: &PlotSpec, summary: &Table) -> Result<Chart, String> {
         x_categories: (!numeric).then_some(categories),
         series,
         reference: spec.reference.as_ref().map(|r| Reference { label: r.label.clone(), y: r.y }),
+        bands: false,
     })
 }
 
@@ -209,6 +214,7 @@ fn cdf_chart(spec: &PlotSpec, runs: &Table) -> Result<Chart, String> {
         x_categories: None,
         series,
         reference: None,
+        bands: false,
     })
 }
 
@@ -248,6 +254,7 @@ fn propagation_chart(spec: &PlotSpec, runs: &Table, dir: &ResultDir) -> Result<C
         x_categories: None,
         series,
         reference: None,
+        bands: false,
     })
 }
 
@@ -277,6 +284,9 @@ pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteErr
             PlotKind::Line => line_chart(spec, &summary),
             PlotKind::Cdf => cdf_chart(spec, &runs),
             PlotKind::Propagation => propagation_chart(spec, &runs, dir),
+            PlotKind::TimeSeries => Table::read(dir, "series.csv")
+                .map_err(|e| e.to_string())
+                .and_then(|series| crate::time_chart::time_series_chart(spec, spec.title(), &runs, &series)),
         };
         let chart = match chart {
             Ok(chart) => chart,

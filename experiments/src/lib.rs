@@ -15,10 +15,13 @@ pub mod reproduce;
 pub mod results;
 pub mod ron_value;
 pub mod runner;
+pub mod series_table;
 pub mod student_t;
 pub mod summary;
 pub mod swarm;
 pub mod sweep;
+mod table;
+mod time_chart;
 
 pub use experiment::{Experiment, ProtocolConfig, StopConfig};
 pub use load::{InputError, LoadedExperiment, Override, Point, load};

@@ -1,5 +1,5 @@
 //! Result files of an experiment (see README.md, "Reading the results"): `manifest.json`,
-//! `runs/<run id>.json`, `runs.csv`, `summary.csv` and `perf.json`. Everything but `perf.json`
+//! `runs/<run id>.json`, `runs.csv`, `summary.csv`, `series.csv` and `perf.json`. Everything but `perf.json`
 //! is a pure function of the resolved configs and the seeds. The tables are always rebuilt from
 //! the run files, in plan order, so a resumed, sharded-and-merged or parallel run gives the same
 //! bytes as a single uninterrupted one.
@@ -85,6 +85,7 @@ pub fn run_json(record: &RunRecord, params: &Params, key: &str) -> Value {
         "end_time_ms": record.end_time.as_millis_f64(),
         "events": record.events,
         "metrics": metrics,
+        "series": serde_json::to_value(&record.report.series).expect("series serialise"),
         "detail": record.report.detail,
         "nodes": node_columns(&record.nodes),
     })
@@ -218,10 +219,10 @@ impl ResultDir {
         std::fs::remove_file(&path).map_err(|e| Self::error(path, e))
     }
 
-    /// Rebuilds `runs.csv` and `summary.csv` from the run files of `ids` (plan order). Only the
-    /// fields the tables need are kept in memory, not the per-node detail.
+    /// Rebuilds `runs.csv`, `summary.csv` and `series.csv` from the run files of `ids` (plan
+    /// order). Only the fields the tables need are kept in memory, not the per-node detail.
     pub fn write_tables(&self, ids: &[String]) -> Result<(), WriteError> {
-        let fields = ["point", "replicate", "seed", "digest", "params", "metrics", "error"];
+        let fields = ["point", "replicate", "seed", "digest", "params", "metrics", "series", "error"];
         let runs: Vec<Value> = ids
             .iter()
             .filter_map(|id| self.read_run(id).ok())
@@ -231,6 +232,7 @@ impl ResultDir {
             .collect();
         let finished: Vec<&Value> = runs.iter().filter(|r| r.get("error").is_none()).collect();
         self.write("runs.csv", &runs_csv(&finished))?;
+        self.write("series.csv", &crate::series_table::series_csv(&finished))?;
         self.write("summary.csv", &summary_csv(&finished))
     }
 

@@ -151,6 +151,23 @@ fn more_missing_transactions_mean_fewer_blocks_rebuilt_at_once() {
     assert!((rates[1] - 0.807).abs() < 0.05, "{rates:?}");
 }
 
+/// The chain height and fork series agree with the blocks of the run file: one bucket per block
+/// interval, levels that never fall, ending at the main chain's length and the stale blocks.
+fn check_series(report: &Report) {
+    let [height, forks] = [0, 1].map(|i| &report.series[i]);
+    assert_eq!((height.name.as_str(), forks.name.as_str()), ("chain_height", "forks"));
+    let blocks = report.detail["blocks"].as_array().unwrap();
+    let last_mined = blocks.iter().map(|b| b["mined_ms"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!(height.values.len() as f64 >= last_mined / height.bucket.as_millis_f64());
+    for series in [height, forks] {
+        assert!(series.values.windows(2).all(|w| w[0] <= w[1]), "{series:?}");
+    }
+    assert_eq!(height.values.last().copied(), report.detail["main_chain_length"].as_f64());
+    let stale = report.detail["stale_blocks"].as_f64().unwrap();
+    assert_eq!(forks.values.last().copied().unwrap_or(0.0), stale);
+    assert!(stale > 0.0 || forks.values.iter().all(|&v| v == 0.0));
+}
+
 #[test]
 fn larger_blocks_fork_more_often() {
     let net = preset(200);
@@ -164,7 +181,9 @@ fn larger_blocks_fork_more_often() {
                     relay: Relay::Full,
                     ..BitcoinConfig::default()
                 };
-                metric(&run(&net, config, 10 + seed).2, "stale_rate")
+                let report = run(&net, config, 10 + seed).2;
+                check_series(&report);
+                metric(&report, "stale_rate")
             })
             .sum()
     };

@@ -77,7 +77,7 @@ fn every_node_of_a_connected_graph_receives_every_item() {
         assert!(0.0 < p50 && p50 <= p90 && p90 <= p100, "{p50} {p90} {p100}");
         assert_eq!(metric(&report, "bytes_sent"), MetricValue::Count(stats.total(|c| c.bytes_sent)));
         assert_eq!(report.detail["coverage"], 1.0);
-        let names: Vec<&str> = report.metrics.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = report.metrics.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, models::flood::METRICS);
     }
 }

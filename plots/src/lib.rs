@@ -61,6 +61,9 @@ pub struct Chart {
     pub series: Vec<Series>,
     /// An optional horizontal line.
     pub reference: Option<Reference>,
+    /// Draw each series' intervals as a shaded band around the line instead of error bars (for
+    /// dense x values such as time).
+    pub bands: bool,
 }
 
 /// Why a chart could not be drawn.
@@ -96,6 +99,22 @@ pub fn cdf(label: impl Into<String>, values: &[f64]) -> Series {
 }
 
 const FONT: &str = "sans-serif";
+
+/// Series colours: the Okabe–Ito palette, which readers with any common colour-vision deficiency
+/// tell apart, without its yellow (too pale on white); black is kept for reference lines.
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+];
+
+/// The colour of series `i`; past the palette, the colours come round again.
+fn series_colour(i: usize) -> RGBAColor {
+    PALETTE[i % PALETTE.len()].to_rgba()
+}
 
 fn register_font() {
     static REGISTER: Once = Once::new();
@@ -227,18 +246,28 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (spec, data)) in chart_spec.series.iter().zip(&p.series).enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = series_colour(i);
+        if chart_spec.bands {
+            let upper = data.iter().filter_map(|d| d.interval.map(|(_, hi)| (d.x, hi)));
+            let lower = data.iter().rev().filter_map(|d| d.interval.map(|(lo, _)| (d.x, lo)));
+            let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
+            if outline.len() > 2 {
+                chart.draw_series([Polygon::new(outline, color.mix(0.2).filled())]).map_err(|e| e.to_string())?;
+            }
+        }
         chart
             .draw_series(LineSeries::new(data.iter().map(|d| (d.x, d.y)), color.stroke_width(2)))
             .map_err(|e| e.to_string())?
             .label(spec.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        chart
-            .draw_series(
-                data.iter()
-                    .filter_map(|d| d.interval.map(|(lo, hi)| ErrorBar::new_vertical(d.x, lo, d.y, hi, color, 8))),
-            )
-            .map_err(|e| e.to_string())?;
+        if !chart_spec.bands {
+            chart
+                .draw_series(
+                    data.iter()
+                        .filter_map(|d| d.interval.map(|(lo, hi)| ErrorBar::new_vertical(d.x, lo, d.y, hi, color, 8))),
+                )
+                .map_err(|e| e.to_string())?;
+        }
     }
     if let Some(reference) = &chart_spec.reference {
         let y = if chart_spec.log_y { libm::log10(reference.y) } else { reference.y };
@@ -285,6 +314,7 @@ mod tests {
             x_categories: None,
             series: vec![series("100KB", 1.0), series("1MB", 2.0)],
             reference: Some(Reference { label: "target".into(), y: 10.0 }),
+            bands: false,
         }
     }
 

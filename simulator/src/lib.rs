@@ -27,6 +27,7 @@ pub mod report;
 pub mod rng;
 pub mod roles;
 pub mod sampling;
+pub mod series;
 pub mod slab;
 pub mod stats;
 pub mod time;

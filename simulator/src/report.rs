@@ -1,7 +1,9 @@
-//! What a finished run reports: named scalar metrics (the columns of `runs.csv`, in a fixed order)
-//! and free-form detail for the run's JSON file.
+//! What a finished run reports: named scalar metrics (the columns of `runs.csv`, in a fixed order),
+//! time series, and free-form detail for the run's JSON file.
 
 use serde::Serialize;
+
+use crate::series::TimeSeries;
 
 /// A scalar metric value.
 #[derive(Copy, Clone, Debug, PartialEq, Serialize)]
@@ -41,12 +43,21 @@ impl MetricValue {
 }
 
 /// The outcome of one run as seen by its protocol.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
-    /// Scalar metrics in their stable column order.
-    pub metrics: Vec<(&'static str, MetricValue)>,
+    /// Scalar metrics in their stable column order. Names may carry a group (`throughput_rps.shard-0`).
+    pub metrics: Vec<(String, MetricValue)>,
+    /// Quantities over time, per group.
+    pub series: Vec<TimeSeries>,
     /// Everything else worth keeping (per-item, per-node detail), written to the run's JSON file.
     pub detail: serde_json::Value,
+}
+
+impl Report {
+    /// The value of metric `name`, if reported.
+    pub fn metric(&self, name: &str) -> Option<MetricValue> {
+        self.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
 }
 
 /// Median of values where `None` means "never" (+∞); `None` if the median itself is never.

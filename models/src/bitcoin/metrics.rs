@@ -10,11 +10,16 @@
 //!   full relay).
 //! - `extra_round_trips`: round trips beyond the relay mode's normal path (getblocktxn /
 //!   blocktxn, requests repeated after a timeout), per block a node received from a peer.
+//!
+//! Time series, in buckets of one block interval: `chain_height`, the length in blocks of the
+//! tallest chain mined so far; `forks`, the blocks mined so far that are not on the final main
+//! chain (each one a fork that lost).
 
 use serde_json::json;
 use simulator::math;
 use simulator::report::median_with_never;
-use simulator::{MetricValue, Report, RunStats};
+use simulator::series::{Aggregate, TimeSeries};
+use simulator::{MetricValue, Report, RunStats, SimTime};
 
 use super::Bitcoin;
 use crate::Model;
@@ -75,6 +80,28 @@ impl Bitcoin {
     }
 }
 
+impl Bitcoin {
+    /// The chain's growth and the forks over time, in buckets of one block interval.
+    fn series(&self, on_chain: &[bool], end: SimTime) -> Vec<TimeSeries> {
+        let bucket = self.config.interval;
+        let mut height = TimeSeries::new("chain_height", "all", Aggregate::Last, bucket);
+        let mut forks = TimeSeries::new("forks", "all", Aggregate::Last, bucket);
+        let mut mined: Vec<(SimTime, usize, u32)> =
+            (0..self.mined.len()).filter_map(|k| self.mined[k].as_ref().map(|m| (m.at, k, m.height))).collect();
+        mined.sort_unstable();
+        let (mut tallest, mut stale) = (0, 0);
+        for (at, k, block_height) in mined {
+            tallest = tallest.max(block_height + 1);
+            height.set(at, f64::from(tallest));
+            if !on_chain[k] {
+                stale += 1;
+                forks.set(at, f64::from(stale));
+            }
+        }
+        vec![height.finish(end), forks.finish(end)]
+    }
+}
+
 impl Model for Bitcoin {
     fn unstarted(&self) -> Option<String> {
         let left = self.mined.iter().filter(|m| m.is_none()).count();
@@ -90,14 +117,19 @@ impl Model for Bitcoin {
         let mut metrics = Vec::new();
         for (share, name) in QUANTILES {
             let per_block: Vec<Option<f64>> = mined.iter().map(|&k| self.reach_ms(k, share)).collect();
-            metrics.push((name, median_with_never(&per_block).map_or(MetricValue::Missing, MetricValue::real)));
+            metrics.push((
+                name.to_string(),
+                median_with_never(&per_block).map_or(MetricValue::Missing, MetricValue::real),
+            ));
         }
-        metrics.push(("stale_rate", ratio(stale as f64, mined.len() as f64)));
+        metrics.push(("stale_rate".to_string(), ratio(stale as f64, mined.len() as f64)));
         let bytes = stats.total(|n| n.bytes_sent) as f64;
-        metrics.push(("bytes_per_block_per_node", ratio(bytes, mined.len() as f64 * f64::from(self.nodes))));
-        metrics.push(("cmpct_reconstruct_rate", ratio(c.cmpct_reconstructed as f64, c.cmpct_received as f64)));
-        metrics.push(("extra_round_trips", ratio(c.extra_round_trips as f64, c.receptions as f64)));
-        metrics.push(("events", MetricValue::Count(stats.events)));
+        metrics
+            .push(("bytes_per_block_per_node".to_string(), ratio(bytes, mined.len() as f64 * f64::from(self.nodes))));
+        metrics
+            .push(("cmpct_reconstruct_rate".to_string(), ratio(c.cmpct_reconstructed as f64, c.cmpct_received as f64)));
+        metrics.push(("extra_round_trips".to_string(), ratio(c.extra_round_trips as f64, c.receptions as f64)));
+        metrics.push(("events".to_string(), MetricValue::Count(stats.events)));
 
         let blocks: Vec<_> = mined
             .iter()
@@ -132,6 +164,6 @@ impl Model for Bitcoin {
             "transactions_created": self.gossip.as_ref().map(|g| g.transactions()),
             "blocks": blocks,
         });
-        Report { metrics, detail }
+        Report { metrics, series: self.series(&on_chain, stats.end_time), detail }
     }
 }

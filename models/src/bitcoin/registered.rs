@@ -27,6 +27,10 @@ impl Registered for Bitcoin {
         }
     }
 
+    fn series_names(_: &BitcoinConfig) -> Vec<String> {
+        vec!["chain_height".to_string(), "forks".to_string()]
+    }
+
     fn item_curve() -> Option<ItemCurve> {
         Some(ItemCurve { list: "blocks", field: REACH_CURVE })
     }

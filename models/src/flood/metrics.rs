@@ -37,11 +37,12 @@ impl Model for Flood {
         let mut metrics = Vec::new();
         for (share, name) in QUANTILES {
             let per_item: Vec<Option<f64>> = created.iter().map(|&i| self.reach_ms(i, share)).collect();
-            metrics.push((name, median_with_never(&per_item).map_or(MetricValue::Missing, MetricValue::real)));
+            metrics
+                .push((name.to_string(), median_with_never(&per_item).map_or(MetricValue::Missing, MetricValue::real)));
         }
-        metrics.push(("bytes_sent", MetricValue::Count(stats.total(|c| c.bytes_sent))));
-        metrics.push(("messages_sent", MetricValue::Count(stats.total(|c| c.messages_sent))));
-        metrics.push(("events", MetricValue::Count(stats.events)));
+        metrics.push(("bytes_sent".to_string(), MetricValue::Count(stats.total(|c| c.bytes_sent))));
+        metrics.push(("messages_sent".to_string(), MetricValue::Count(stats.total(|c| c.messages_sent))));
+        metrics.push(("events".to_string(), MetricValue::Count(stats.events)));
 
         let items: Vec<_> = (0..self.plan.len())
             .map(|i| {
@@ -66,6 +67,6 @@ impl Model for Flood {
             "duplicates": self.duplicates,
             "items": items,
         });
-        Report { metrics, detail }
+        Report { metrics, series: Vec::new(), detail }
     }
 }

@@ -129,6 +129,7 @@ impl Client {
         self.view = self.view.max(matching.into_iter().max().unwrap_or(0));
         self.accepted += 1;
         self.last_accept = Some(ctx.now());
+        shared.stats.throughput.add(ctx.now(), 1.0);
         if ctx.now() >= SimTime::ZERO + shared.config.warmup {
             self.latencies.push(ctx.now().since(done.sent));
         }

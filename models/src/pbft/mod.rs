@@ -29,6 +29,7 @@ pub use metrics::METRICS;
 
 use std::collections::BTreeMap;
 
+use simulator::series::{Aggregate, TimeSeries};
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 
 use checker::SafetyChecker;
@@ -111,9 +112,14 @@ pub enum DiskJob {
     },
 }
 
+/// Width of the buckets of the throughput series.
+const SERIES_BUCKET: SimDuration = SimDuration::from_millis(100);
+
 /// Run-wide counters.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Stats {
+    /// Requests accepted by clients over time.
+    throughput: TimeSeries,
     /// Messages sent between replicas, by kind.
     replica_messages: KindCounts,
     /// Messages sent by clients and to clients, by kind.
@@ -267,7 +273,16 @@ impl Pbft {
             sizes: Sizes::new(&config, clients),
             keys,
             checker: SafetyChecker::new(correct),
-            stats: Stats::default(),
+            stats: Stats {
+                throughput: TimeSeries::new("throughput_rps", "all", Aggregate::RatePerSecond, SERIES_BUCKET),
+                replica_messages: KindCounts::default(),
+                client_messages: KindCounts::default(),
+                installed: BTreeMap::new(),
+                primary_failure: None,
+                recovered: None,
+                reproposed: 0,
+                null_proposals: 0,
+            },
             config,
         };
         Pbft { shared, replicas, clients: (0..clients).map(Client::new).collect() }

@@ -33,10 +33,17 @@ impl Registered for Pbft {
 
     fn default_plots(_: &PbftConfig, swept: &[&str]) -> Vec<PlotSpec> {
         if swept.is_empty() {
-            vec![PlotSpec::per_first_key(PlotKind::Cdf, "latency_p50_ms", swept)]
+            vec![
+                PlotSpec::per_first_key(PlotKind::Cdf, "latency_p50_ms", swept),
+                PlotSpec::new(PlotKind::TimeSeries, "throughput_rps"),
+            ]
         } else {
             ["throughput_rps", "latency_p50_ms", "latency_p99_ms"].map(|y| PlotSpec::line(y, swept)).to_vec()
         }
+    }
+
+    fn series_names(_: &PbftConfig) -> Vec<String> {
+        vec!["throughput_rps".to_string()]
     }
 
     fn build(config: &PbftConfig, setting: &Setting<'_>, seed: u64) -> Self {

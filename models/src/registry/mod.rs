@@ -63,6 +63,11 @@ pub trait Registered: Model + Sized + 'static {
     /// axis order.
     fn default_plots(config: &Self::Config, swept: &[&str]) -> Vec<PlotSpec>;
 
+    /// The time series its runs record (`Report::series` names), for `TimeSeries` plots.
+    fn series_names(_config: &Self::Config) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The per-item curve its run files hold, if any.
     fn item_curve() -> Option<ItemCurve> {
         None

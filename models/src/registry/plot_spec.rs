@@ -15,6 +15,10 @@ pub enum PlotKind {
     /// tenth of the nodes, the median over items and runs. `y` names the per-item curve in the
     /// run files (`reach_deciles_ms`); one series per value of `series`.
     Propagation,
+    /// A time series the protocol records (`y` names it) against simulated time: the mean over
+    /// replicates in each bucket with its 95 % CI as a band, one line per value of `series` (and
+    /// per group). Every other swept key must be fixed with `at`.
+    TimeSeries,
 }
 
 /// A plot declared in an experiment file.
@@ -47,6 +51,10 @@ pub struct PlotSpec {
     /// A horizontal reference line, e.g. a theoretical value.
     #[serde(default)]
     pub reference: Option<ReferenceLine>,
+    /// Swept keys held at one value, as written in `runs.csv`: `[("protocol.view_change_timeout",
+    /// "500ms")]` draws only the points where the key has that value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at: Vec<(String, String)>,
 }
 
 /// A horizontal line on a chart.
@@ -72,6 +80,7 @@ impl PlotSpec {
             log_y: false,
             title: None,
             reference: None,
+            at: Vec::new(),
         }
     }
 

@@ -24,6 +24,8 @@ pub trait Section: fmt::Debug + Send + Sync {
     fn metric_names(&self) -> Vec<String>;
     /// See [`Registered::default_plots`].
     fn default_plots(&self, swept: &[&str]) -> Vec<PlotSpec>;
+    /// See [`Registered::series_names`].
+    fn series_names(&self) -> Vec<String>;
     /// See [`Registered::item_curve`].
     fn item_curve(&self) -> Option<ItemCurve>;
     /// Builds the protocol and runs it over `world` to a stop condition, its events going to
@@ -90,6 +92,10 @@ impl<M: Registered> Section for Typed<M> {
 
     fn default_plots(&self, swept: &[&str]) -> Vec<PlotSpec> {
         M::default_plots(&self.0, swept)
+    }
+
+    fn series_names(&self) -> Vec<String> {
+        M::series_names(&self.0)
     }
 
     fn item_curve(&self) -> Option<ItemCurve> {
