@@ -89,7 +89,7 @@ fn pbft_experiment() -> Experiment {
     network.latency = LatencyConfig::LogNormal { median: SimDuration::from_millis(10), sigma: 0.3 };
     network.cpu.cores = 4;
     experiment.protocol = ProtocolConfig::new::<Pbft>(PbftConfig {
-        replicas: PBFT_REPLICAS,
+        replicas: PBFT_REPLICAS.into(),
         batch_size: 100,
         in_flight: 4,
         auth: Auth::Signatures,

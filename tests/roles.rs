@@ -64,3 +64,56 @@ fn bad_roles_exit_2_naming_the_key() {
         "network.roles[0].region: network.latency places no nodes in regions",
     );
 }
+
+const VALIDATORS: &str = r#"(
+    name: "validators",
+    stop: (time: "2s"),
+    network: (
+        nodes: 12,
+        topology: Complete,
+        latency: Constant("5ms"),
+        roles: [
+            (name: "clients", nodes: Count(4)),
+            (name: "validators", nodes: Range(4, 8), cpu: (cores: 8)),
+        ],
+    ),
+    protocol: Pbft(replicas: "validators", batch_size: 10),
+)"#;
+
+#[test]
+fn pbft_replicas_can_be_a_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("validators.ron"), VALIDATORS).unwrap();
+    let o = chainsim(&["run", "validators.ron", "--out", "out", "--quiet"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/runs/0-0.json")).unwrap()).unwrap();
+    assert_eq!(run["detail"]["replicas_n"], 4);
+    assert_eq!(run["detail"]["clients"], 8, "every node outside the role is a client");
+    assert!(run["detail"]["requests_accepted"].as_u64().unwrap() > 100, "{}", run["detail"]);
+    assert_eq!(run["metrics"]["safety_violations"], 0);
+    // The replicas are nodes 4..8: they send the replica traffic, the others only requests.
+    let sent = run["nodes"]["messages_sent"].as_array().unwrap();
+    let replica_messages: u64 = sent[4..8].iter().map(|v| v.as_u64().unwrap()).sum();
+    let client_messages: u64 = sent[..4].iter().chain(&sent[8..]).map(|v| v.as_u64().unwrap()).sum();
+    assert!(replica_messages > 4 * client_messages, "{replica_messages} vs {client_messages}");
+
+    let refused = |text: String, says: &str| {
+        std::fs::write(tmp.path().join("bad.ron"), text).unwrap();
+        let o = chainsim(&["check", "bad.ron"], tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(says), "`{says}` not in {}", stderr(&o));
+    };
+    refused(
+        VALIDATORS.replace("Range(4, 8)", "Range(4, 7)"),
+        "protocol.replicas: role `validators` has 3 nodes and needs at least 4",
+    );
+    refused(
+        VALIDATORS.replace("Range(4, 8)", "Range(4, 9)"),
+        "protocol.replicas: role `validators` has 5 nodes, and 5 is not 3f + 1",
+    );
+    refused(
+        VALIDATORS.replace(r#"replicas: "validators""#, r#"replicas: "miners""#),
+        "protocol.replicas: no role `miners`",
+    );
+}

@@ -79,7 +79,7 @@ pub fn case(seed: u64) -> Experiment {
         value_size: ByteSize(128),
     });
     let protocol = PbftConfig {
-        replicas,
+        replicas: replicas.into(),
         load,
         batch_size: rng.random_range(1..=20),
         batch_timeout: millis(&mut rng, 1, 10),

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use models::Model;
-use models::pbft::{Behaviour, ByzantineConfig, Costs, ExecutionConfig, Load, Pbft, PbftConfig};
+use models::pbft::{Behaviour, ByzantineConfig, Costs, ExecutionConfig, Load, Pbft, PbftConfig, Replicas};
 use simulator::config::{
     BandwidthConfig, Contention, CpuConfig, CrashConfig, LatencyConfig, NetworkConfig, NodeSet, PartitionConfig,
     TopologyConfig,
@@ -42,15 +42,17 @@ fn network(replicas: u32, clients: u32) -> NetworkConfig {
 
 /// A free protocol: no CPU costs, batches of one, one outstanding request per client.
 fn free(replicas: u32) -> PbftConfig {
-    PbftConfig { replicas, batch_size: 1, costs: Costs::free(), ..PbftConfig::default() }
+    PbftConfig { replicas: replicas.into(), batch_size: 1, costs: Costs::free(), ..PbftConfig::default() }
 }
 
 fn run(network: &NetworkConfig, config: PbftConfig, seed: u64, until: SimDuration) -> (Pbft, RunStats, Report) {
     network.validate().unwrap();
-    config.validate(network.nodes).unwrap();
+    let Replicas::Count(n) = config.replicas else { panic!("these tests run the first n nodes as replicas") };
+    config.validate(n, network.nodes).unwrap();
     let world = World::build(network, seed, Path::new(".")).unwrap();
     let limits = Limits { time: Some(SimTime::ZERO + until), events: None };
-    let (pbft, stats) = Simulation::new(Pbft::new(config, network.nodes, seed), world, seed, limits).run();
+    let (pbft, stats) =
+        Simulation::new(Pbft::new(config, network.nodes, (0..n).collect(), seed), world, seed, limits).run();
     let report = pbft.report(&stats);
     (pbft, stats, report)
 }
@@ -97,7 +99,7 @@ fn batching_raises_throughput_under_saturating_load() {
     net.latency = LatencyConfig::Constant(SimDuration::from_millis(2));
     let throughput = |batch_size: u32| {
         let config = PbftConfig {
-            replicas: 4,
+            replicas: 4.into(),
             batch_size,
             load: Load::Closed { window: 50 },
             warmup: SimDuration::from_millis(500),

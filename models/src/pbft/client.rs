@@ -8,8 +8,9 @@ use simulator::sampling::standard_exponential;
 use simulator::{Context, NodeId, SimDuration, SimTime, TimerId};
 
 use super::config::Load;
-use super::messages::{Body, RequestId, View};
-use super::{Pbft, Shared, Targets, Timer};
+use super::group::{ReplicaGroup, Submit};
+use super::messages::{Payload, Request, RequestId, View};
+use super::{ClientSide, Pbft, PbftTimer};
 
 struct Outstanding {
     sent: SimTime,
@@ -21,6 +22,7 @@ struct Outstanding {
 /// One client.
 pub(super) struct Client {
     index: u32,
+    node: NodeId,
     view: View,
     next_number: u64,
     outstanding: BTreeMap<u64, Outstanding>,
@@ -35,9 +37,10 @@ pub(super) struct Client {
 }
 
 impl Client {
-    pub(super) fn new(index: u32) -> Self {
+    pub(super) fn new(index: u32, node: NodeId) -> Self {
         Client {
             index,
+            node,
             view: 0,
             next_number: 0,
             outstanding: BTreeMap::new(),
@@ -48,11 +51,11 @@ impl Client {
         }
     }
 
-    pub(super) fn start(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
-        match shared.config.load {
+    pub(super) fn start(&mut self, group: &mut ReplicaGroup, side: &mut ClientSide, ctx: &mut Context<'_, Pbft>) {
+        match group.config().load {
             Load::Closed { window } => {
                 for _ in 0..window {
-                    self.issue(shared, ctx);
+                    self.issue(group, side, ctx);
                 }
             }
             Load::Open { rate } => self.schedule_arrival(rate, ctx),
@@ -61,67 +64,77 @@ impl Client {
 
     fn schedule_arrival(&mut self, rate: f64, ctx: &mut Context<'_, Pbft>) {
         let gap = SimDuration::from_secs_f64_rounded(standard_exponential(ctx.rng()) / rate);
-        ctx.set_timer(gap, Timer::Arrival);
+        ctx.set_timer(gap, PbftTimer::Arrival);
     }
 
-    pub(super) fn on_arrival(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
-        self.issue(shared, ctx);
-        if let Load::Open { rate } = shared.config.load
-            && !self.exhausted(shared)
+    pub(super) fn on_arrival(&mut self, group: &mut ReplicaGroup, side: &mut ClientSide, ctx: &mut Context<'_, Pbft>) {
+        self.issue(group, side, ctx);
+        if let Load::Open { rate } = group.config().load
+            && !self.exhausted(group)
         {
             self.schedule_arrival(rate, ctx);
         }
     }
 
-    fn exhausted(&self, shared: &Shared) -> bool {
-        shared.config.requests.is_some_and(|limit| self.next_number >= limit)
+    fn exhausted(&self, group: &ReplicaGroup) -> bool {
+        group.config().requests.is_some_and(|limit| self.next_number >= limit)
     }
 
-    fn issue(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
-        if self.exhausted(shared) {
+    /// Request `number` of this client: the configured size and execution cost, and the keys the
+    /// workload draws for it.
+    fn request(&self, number: u64, group: &ReplicaGroup, side: &ClientSide) -> Request {
+        let id = RequestId { client: self.index, number };
+        let config = group.config();
+        let access = side.keys.as_ref().map(|keys| keys.access(id)).unwrap_or_default();
+        Request { id, payload: Payload { bytes: config.request_size.bytes(), cost: config.costs.execute, access } }
+    }
+
+    fn issue(&mut self, group: &mut ReplicaGroup, side: &mut ClientSide, ctx: &mut Context<'_, Pbft>) {
+        if self.exhausted(group) {
             return;
         }
         let number = self.next_number;
         self.next_number += 1;
-        let request = RequestId { client: self.index, number };
-        shared.transmit(
-            shared.client_node(self.index),
-            Targets::One(shared.primary(self.view)),
-            Body::Request(request),
-            ctx,
-        );
-        let timer = ctx.set_timer(shared.config.client_timeout, Timer::Retransmit { number });
+        let request = self.request(number, group, side);
+        group.submit(self.node, Submit::Primary(self.view), request, ctx, &mut side.app);
+        let timer = ctx.set_timer(group.config().client_timeout, PbftTimer::Retransmit { number });
         self.outstanding.insert(number, Outstanding { sent: ctx.now(), replies: Vec::new(), timer });
     }
 
-    pub(super) fn on_retransmit(&mut self, number: u64, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+    pub(super) fn on_retransmit(
+        &mut self,
+        number: u64,
+        group: &mut ReplicaGroup,
+        side: &mut ClientSide,
+        ctx: &mut Context<'_, Pbft>,
+    ) {
         if !self.outstanding.contains_key(&number) {
             return;
         }
         self.retransmissions += 1;
-        let request = RequestId { client: self.index, number };
-        shared.transmit(shared.client_node(self.index), Targets::Replicas, Body::Request(request), ctx);
-        let timer = ctx.set_timer(shared.config.client_timeout, Timer::Retransmit { number });
+        let request = self.request(number, group, side);
+        group.submit(self.node, Submit::Everyone, request, ctx, &mut side.app);
+        let timer = ctx.set_timer(group.config().client_timeout, PbftTimer::Retransmit { number });
         self.outstanding.get_mut(&number).expect("checked above").timer = timer;
     }
 
+    /// A reply from `from`: `result` for `request`, sent in `view`.
     pub(super) fn on_reply(
         &mut self,
         from: NodeId,
-        view: View,
-        request: RequestId,
-        result: u64,
-        shared: &mut Shared,
+        (view, request, result): (View, RequestId, u64),
+        group: &mut ReplicaGroup,
+        side: &mut ClientSide,
         ctx: &mut Context<'_, Pbft>,
     ) {
         let Some(outstanding) = self.outstanding.get_mut(&request.number) else { return };
-        if from >= shared.n || outstanding.replies.iter().any(|(r, _, _)| *r == from) {
+        if group.replica_of(from).is_none() || outstanding.replies.iter().any(|(r, _, _)| *r == from) {
             return;
         }
         outstanding.replies.push((from, result, view));
         let matching: Vec<View> =
             outstanding.replies.iter().filter(|(_, r, _)| *r == result).map(|(_, _, v)| *v).collect();
-        if matching.len() <= shared.f as usize {
+        if matching.len() <= group.f() as usize {
             return;
         }
         let done = self.outstanding.remove(&request.number).expect("present");
@@ -129,12 +142,12 @@ impl Client {
         self.view = self.view.max(matching.into_iter().max().unwrap_or(0));
         self.accepted += 1;
         self.last_accept = Some(ctx.now());
-        shared.stats.throughput.add(ctx.now(), 1.0);
-        if ctx.now() >= SimTime::ZERO + shared.config.warmup {
+        side.throughput.add(ctx.now(), 1.0);
+        if ctx.now() >= SimTime::ZERO + group.config().warmup {
             self.latencies.push(ctx.now().since(done.sent));
         }
-        if let Load::Closed { .. } = shared.config.load {
-            self.issue(shared, ctx);
+        if let Load::Closed { .. } = group.config().load {
+            self.issue(group, side, ctx);
         }
     }
 }

@@ -5,13 +5,15 @@ use simulator::config::ConfigError;
 use simulator::units::ByteSize;
 use simulator::{NodeId, SimDuration};
 
-/// Batched PBFT: nodes `0..replicas` are replicas, the remaining nodes of the network are clients.
+/// Batched PBFT: the replicas are the first nodes or a role's nodes; the other nodes of the
+/// network are clients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PbftConfig {
-    /// Number of replicas n = 3f + 1 (4, 7, 10, 13, 16, ...).
+    /// The replicas: a number n = 3f + 1 (4, 7, 10, 13, 16, ...) of the first nodes, or the
+    /// nodes of a role (`replicas: "validators"`).
     #[serde(default = "default_replicas")]
-    pub replicas: u32,
+    pub replicas: Replicas,
     /// How every client generates requests.
     #[serde(default)]
     pub load: Load,
@@ -72,8 +74,61 @@ pub struct PbftConfig {
     pub byzantine: Vec<ByzantineConfig>,
 }
 
-fn default_replicas() -> u32 {
-    4
+fn default_replicas() -> Replicas {
+    Replicas::Count(4)
+}
+
+/// Which nodes are the replicas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replicas {
+    /// Nodes `0..n`.
+    Count(u32),
+    /// The nodes of this role, in node order.
+    Role(String),
+}
+
+impl From<u32> for Replicas {
+    fn from(n: u32) -> Self {
+        Replicas::Count(n)
+    }
+}
+
+impl Serialize for Replicas {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Replicas::Count(n) => serializer.serialize_u32(*n),
+            Replicas::Role(name) => serializer.serialize_str(name),
+        }
+    }
+}
+
+/// Written as a number (`replicas: 4`) or a role's name (`replicas: "validators"`).
+impl<'de> Deserialize<'de> for Replicas {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl serde::de::Visitor<'_> for Either {
+            type Value = Replicas;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number of replicas (4, 7, 10, ...) or the name of a role, as a string")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Replicas, E> {
+                u32::try_from(n).map(Replicas::Count).map_err(|_| E::custom(format!("{n} replicas is too many")))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Replicas, E> {
+                u64::try_from(n)
+                    .map_err(|_| E::custom(format!("{n} is not a number of replicas")))
+                    .and_then(|n| self.visit_u64(n))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Replicas, E> {
+                Ok(Replicas::Role(name.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
 }
 fn default_request_size() -> ByteSize {
     ByteSize(128)
@@ -269,31 +324,35 @@ pub enum Behaviour {
 /// Most replicas: bit sets of votes and all-to-all traffic grow with n².
 pub const MAX_REPLICAS: u32 = 1_000;
 
-impl PbftConfig {
-    /// The fault threshold f.
-    pub fn f(&self) -> u32 {
-        (self.replicas - 1) / 3
-    }
+/// The fault threshold f of `n` replicas.
+pub fn fault_threshold(n: u32) -> u32 {
+    (n - 1) / 3
+}
 
+impl PbftConfig {
     /// The watermark window L.
     pub fn window(&self) -> u64 {
         self.window.unwrap_or(2 * self.checkpoint_interval)
     }
 
-    /// Checks values against a network of `nodes` nodes; paths are relative to the protocol section.
-    pub fn validate(&self, nodes: u32) -> Result<(), ConfigError> {
-        let n = self.replicas;
+    /// Checks values for `n` replicas in a network of `nodes` nodes; paths are relative to the
+    /// protocol section.
+    pub fn validate(&self, n: u32, nodes: u32) -> Result<(), ConfigError> {
         if !(4..=MAX_REPLICAS).contains(&n) || !(n - 1).is_multiple_of(3) {
+            let which = match &self.replicas {
+                Replicas::Count(_) => String::new(),
+                Replicas::Role(name) => format!("role `{name}` has {n} nodes, and "),
+            };
             return Err(ConfigError::new(
                 "replicas",
-                format!("{n} is not 3f + 1 for some f ≥ 1 (up to {MAX_REPLICAS}): use 4, 7, 10, 13, 16, ..."),
+                format!("{which}{n} is not 3f + 1 for some f ≥ 1 (up to {MAX_REPLICAS}): use 4, 7, 10, 13, 16, ..."),
             ));
         }
         if nodes <= n {
             return Err(ConfigError::new(
                 "replicas",
                 format!(
-                    "network.nodes ({nodes}) must exceed replicas ({n}): the nodes after the replicas are the clients"
+                    "network.nodes ({nodes}) must exceed the {n} replicas: the nodes that are not replicas are the clients"
                 ),
             ));
         }

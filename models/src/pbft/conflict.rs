@@ -35,16 +35,16 @@ impl ConflictGraph {
     /// key's last writer; a write waits for the last writer and every reader since. Conflicts
     /// further back are implied through those edges, so the schedule is the same as with every
     /// pairwise edge, at O(keys) instead of O(batch²).
-    pub fn build(accesses: &[Access]) -> Self {
+    pub fn build<'a>(accesses: impl ExactSizeIterator<Item = &'a Access> + Clone) -> Self {
         let mut graph = DiGraph::with_capacity(accesses.len(), accesses.len());
-        let nodes: Vec<NodeIndex> = accesses.iter().map(|_| graph.add_node(())).collect();
+        let nodes: Vec<NodeIndex> = accesses.clone().map(|_| graph.add_node(())).collect();
         #[derive(Default)]
         struct KeyState {
             writer: Option<usize>,
             readers: Vec<usize>,
         }
         let mut keys: BTreeMap<u64, KeyState> = BTreeMap::new();
-        for (j, access) in accesses.iter().enumerate() {
+        for (j, access) in accesses.enumerate() {
             for &key in &access.reads {
                 let state = keys.entry(key).or_default();
                 if let Some(w) = state.writer.filter(|&w| w != j) {
@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn independent_requests_spread_over_cores() {
         let batch: Vec<Access> = (0..8).map(|k| access(&[k], &[100 + k])).collect();
-        let graph = ConflictGraph::build(&batch);
+        let graph = ConflictGraph::build(batch.iter());
         assert_eq!(graph.edges(), 0);
         assert_eq!(graph.makespan(&[MS; 8], 4), SimDuration::from_millis(2));
         assert_eq!(graph.makespan(&[MS; 8], 8), MS);
@@ -185,7 +185,7 @@ mod tests {
     fn a_chain_runs_serially_whatever_the_cores() {
         // Each request reads what the previous one wrote.
         let batch: Vec<Access> = (0..5).map(|k| access(&[k], &[k + 1])).collect();
-        let graph = ConflictGraph::build(&batch);
+        let graph = ConflictGraph::build(batch.iter());
         assert_eq!(graph.edges(), 4);
         assert_eq!(graph.makespan(&[MS; 5], 16), SimDuration::from_millis(5));
     }
@@ -194,7 +194,7 @@ mod tests {
     fn a_diamond_runs_its_middle_in_parallel() {
         // 0 writes a; 1 and 2 read a and write b, c; 3 reads b and c.
         let batch = [access(&[], &[1]), access(&[1], &[2]), access(&[1], &[3]), access(&[2, 3], &[])];
-        let graph = ConflictGraph::build(&batch);
+        let graph = ConflictGraph::build(batch.iter());
         assert_eq!(graph.edges(), 4);
         let durations = [MS, SimDuration::from_millis(3), MS, MS];
         assert_eq!(graph.makespan(&durations, 2), SimDuration::from_millis(5));
@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn write_after_read_and_write_after_write_conflict() {
         let batch = [access(&[7], &[]), access(&[7], &[]), access(&[], &[7]), access(&[], &[7])];
-        let graph = ConflictGraph::build(&batch);
+        let graph = ConflictGraph::build(batch.iter());
         // Both readers precede the first writer, which precedes the second.
         assert_eq!(graph.edges(), 3);
         assert_eq!(graph.makespan(&[MS; 4], 4), SimDuration::from_millis(3));
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_request_does_not_conflict_with_itself() {
-        let graph = ConflictGraph::build(&[access(&[5], &[5])]);
+        let graph = ConflictGraph::build([access(&[5], &[5])].iter());
         assert_eq!(graph.edges(), 0);
         assert_eq!(graph.makespan(&[MS], 1), MS);
     }

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use simulator::rng::splitmix64;
 
-use super::config::{Auth, PbftConfig};
+use super::config::{Auth, PbftConfig, fault_threshold};
 use super::conflict::{Access, ConflictGraph};
-use super::workload::KeyGenerator;
+use simulator::SimDuration;
 
 /// A view number; the primary of view v is replica v mod n.
 pub type View = u64;
@@ -30,47 +30,69 @@ pub struct RequestId {
 }
 
 impl RequestId {
-    /// The result every correct replica computes for this request.
+    /// A result that depends on the request alone: the outcome of an application whose requests
+    /// do not interact (every correct replica computes the same).
     pub fn result(self) -> u64 {
         splitmix64(splitmix64(u64::from(self.client)) ^ self.number)
     }
+}
+
+/// A client request: its identity and what the application asks to be done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Who issued it, and its number.
+    pub id: RequestId,
+    /// What it carries and costs.
+    pub payload: Payload,
+}
+
+/// What a request carries and costs, as the application defines it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Payload {
+    /// Application bytes on the wire (headers and authentication come on top).
+    pub bytes: u64,
+    /// CPU time to execute it at a replica.
+    pub cost: SimDuration,
+    /// The state keys it reads and writes: requests that conflict run one after the other.
+    pub access: Access,
 }
 
 /// An ordered batch of requests, with what every replica derives from it.
 #[derive(Debug)]
 pub struct Batch {
     /// The requests, in execution order.
-    pub requests: Vec<RequestId>,
+    pub requests: Vec<Request>,
     /// Distinguishes batches with equal requests (an equivocating primary varies it).
     pub nonce: u64,
-    /// Digest of requests and nonce.
+    /// Digest of the request ids and nonce.
     pub digest: u64,
-    /// Keys each request touches (empty when the state is not modelled).
-    pub accesses: Vec<Access>,
     /// Which requests must wait for which.
     pub conflicts: ConflictGraph,
 }
 
 impl Batch {
-    /// A batch of `requests`; accesses and conflicts follow from the key generator.
-    pub fn new(requests: Vec<RequestId>, nonce: u64, keys: Option<&KeyGenerator>) -> Self {
+    /// A batch of `requests`; conflicts follow from their accesses.
+    pub fn new(requests: Vec<Request>, nonce: u64) -> Self {
         let digest = requests.iter().fold(splitmix64(nonce ^ 0xB47C), |acc, r| {
-            splitmix64(acc ^ splitmix64((u64::from(r.client) << 40) ^ r.number))
+            splitmix64(acc ^ splitmix64((u64::from(r.id.client) << 40) ^ r.id.number))
         });
-        let (accesses, conflicts) = match keys {
-            Some(keys) => {
-                let accesses: Vec<Access> = requests.iter().map(|&r| keys.access(r)).collect();
-                let conflicts = ConflictGraph::build(&accesses);
-                (accesses, conflicts)
-            }
-            None => (Vec::new(), ConflictGraph::independent(requests.len())),
+        let touches_state = requests.iter().any(|r| r.payload.access != Access::default());
+        let conflicts = if touches_state {
+            ConflictGraph::build(requests.iter().map(|r| &r.payload.access))
+        } else {
+            ConflictGraph::independent(requests.len())
         };
-        Batch { requests, nonce, digest, accesses, conflicts }
+        Batch { requests, nonce, digest, conflicts }
     }
 
     /// The null request a new primary proposes for a sequence number nobody prepared.
     pub fn null() -> Self {
-        Batch::new(Vec::new(), 0, None)
+        Batch::new(Vec::new(), 0)
+    }
+
+    /// Application bytes of its requests.
+    pub fn payload_bytes(&self) -> u64 {
+        self.requests.iter().map(|r| r.payload.bytes).sum()
     }
 }
 
@@ -156,7 +178,7 @@ pub struct Snapshot {
 #[derive(Clone, Debug)]
 pub enum Body {
     /// A client request (also forwarded by backups to the primary).
-    Request(RequestId),
+    Request(Request),
     /// A replica's reply to a client.
     Reply {
         /// The replica's view, which tells the client the primary.
@@ -337,19 +359,17 @@ pub struct Sizes {
     replicas: u64,
     f: u64,
     clients: u64,
-    request: u64,
     reply: u64,
 }
 
 impl Sizes {
-    /// Sizes for `config` with `clients` clients.
-    pub fn new(config: &PbftConfig, clients: u32) -> Self {
+    /// Sizes for `config` with `replicas` replicas and `clients` clients.
+    pub fn new(config: &PbftConfig, replicas: u32, clients: u32) -> Self {
         Sizes {
             auth: config.auth,
-            replicas: u64::from(config.replicas),
-            f: u64::from(config.f()),
+            replicas: u64::from(replicas),
+            f: u64::from(fault_threshold(replicas)),
             clients: u64::from(clients),
-            request: config.request_size.bytes(),
             reply: config.reply_size.bytes(),
         }
     }
@@ -367,13 +387,14 @@ impl Sizes {
         self.auth(self.replicas - 1)
     }
 
-    fn request(&self) -> u64 {
-        HEADER + self.request + self.auth(self.replicas)
+    /// A request whose payload is `payload` bytes.
+    fn request(&self, payload: u64) -> u64 {
+        HEADER + payload + self.auth(self.replicas)
     }
 
-    /// A PRE-PREPARE of `requests` requests.
-    pub fn pre_prepare(&self, requests: usize) -> u64 {
-        HEADER + DIGEST + requests as u64 * self.request() + self.multicast()
+    /// A PRE-PREPARE of `requests` requests whose payloads add up to `payload` bytes.
+    pub fn pre_prepare(&self, requests: usize, payload: u64) -> u64 {
+        HEADER + DIGEST + requests as u64 * self.request(0) + payload + self.multicast()
     }
 
     /// A PREPARE or COMMIT.
@@ -388,7 +409,7 @@ impl Sizes {
     /// A VIEW-CHANGE: its checkpoint proof (2f + 1 CHECKPOINTs) and, per prepared batch, the
     /// PRE-PREPARE without the requests plus 2f PREPAREs (the requests themselves are not resent).
     fn view_change(&self, vc: &ViewChange) -> u64 {
-        let certificate = self.pre_prepare(0) + 2 * self.f * self.prepare();
+        let certificate = self.pre_prepare(0, 0) + 2 * self.f * self.prepare();
         HEADER
             + DIGEST
             + (2 * self.f + 1) * self.checkpoint()
@@ -399,9 +420,9 @@ impl Sizes {
     /// Bytes of `body` on the wire.
     pub fn of(&self, body: &Body) -> u64 {
         match body {
-            Body::Request(_) => self.request(),
+            Body::Request(request) => self.request(request.payload.bytes),
             Body::Reply { .. } => HEADER + self.reply + self.auth(1),
-            Body::PrePrepare { batch, .. } => self.pre_prepare(batch.requests.len()),
+            Body::PrePrepare { batch, .. } => self.pre_prepare(batch.requests.len(), batch.payload_bytes()),
             Body::Prepare { .. } | Body::Commit { .. } => self.prepare(),
             Body::Checkpoint { .. } => self.checkpoint(),
             Body::ViewChange(vc) => self.view_change(vc),
@@ -444,27 +465,34 @@ mod tests {
         assert!(set.insert(5) && set.contains(5) && !set.contains(4));
     }
 
+    fn request(number: u64, bytes: u64) -> Request {
+        Request { id: RequestId { client: 0, number }, payload: Payload { bytes, ..Payload::default() } }
+    }
+
     #[test]
     fn batch_digest_depends_on_content_and_nonce() {
-        let r = |n| RequestId { client: 0, number: n };
-        let a = Batch::new(vec![r(1), r(2)], 0, None);
-        assert_eq!(a.digest, Batch::new(vec![r(1), r(2)], 0, None).digest);
-        assert_ne!(a.digest, Batch::new(vec![r(2), r(1)], 0, None).digest);
-        assert_ne!(a.digest, Batch::new(vec![r(1), r(2)], 1, None).digest);
+        let r = |n| request(n, 128);
+        let a = Batch::new(vec![r(1), r(2)], 0);
+        assert_eq!(a.digest, Batch::new(vec![r(1), r(2)], 0).digest);
+        assert_ne!(a.digest, Batch::new(vec![r(2), r(1)], 0).digest);
+        assert_ne!(a.digest, Batch::new(vec![r(1), r(2)], 1).digest);
         assert_ne!(a.digest, Batch::null().digest);
     }
 
     #[test]
     fn wire_sizes() {
-        let config = PbftConfig { replicas: 4, ..PbftConfig::default() };
-        let sizes = Sizes::new(&config, 1);
+        let config = PbftConfig::default();
+        let sizes = Sizes::new(&config, 4, 1);
         // Header, digest and 3 MACs.
         assert_eq!(sizes.of(&Body::Prepare { view: 0, seq: 1, digest: 0 }), 48 + 32 + 96);
-        // A request: header, 128-byte payload, 4 MACs; a pre-prepare of two of them.
-        let batch = Arc::new(Batch::new(vec![RequestId { client: 0, number: 0 }; 2], 0, None));
-        assert_eq!(sizes.of(&Body::Request(RequestId { client: 0, number: 0 })), 48 + 128 + 128);
+        // A request: header, 128-byte payload, 4 MACs; a pre-prepare of two of them, and of
+        // requests with payloads of their own.
+        let batch = Arc::new(Batch::new(vec![request(0, 128); 2], 0));
+        assert_eq!(sizes.of(&Body::Request(request(0, 128))), 48 + 128 + 128);
         assert_eq!(sizes.of(&Body::PrePrepare { view: 0, seq: 1, batch }), 48 + 32 + 2 * 304 + 96);
-        let signed = Sizes::new(&PbftConfig { auth: Auth::Signatures, ..config }, 1);
+        let mixed = Arc::new(Batch::new(vec![request(0, 10), request(1, 1000)], 0));
+        assert_eq!(sizes.of(&Body::PrePrepare { view: 0, seq: 1, batch: mixed }), 48 + 32 + 2 * 176 + 1010 + 96);
+        let signed = Sizes::new(&PbftConfig { auth: Auth::Signatures, ..config }, 4, 1);
         assert_eq!(signed.of(&Body::Commit { view: 0, seq: 1, digest: 0 }), 48 + 32 + 64);
     }
 }

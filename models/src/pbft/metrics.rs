@@ -51,7 +51,7 @@ fn per(numerator: u64, denominator: u64) -> MetricValue {
 
 impl Model for Pbft {
     fn report(&self, stats: &RunStats) -> Report {
-        let shared = &self.shared;
+        let shared = &self.group.shared;
         let mut latencies: Vec<SimDuration> = self.clients.iter().flat_map(|c| c.latencies.iter().copied()).collect();
         latencies.sort_unstable();
         let warmup = SimTime::ZERO + shared.config.warmup;
@@ -69,7 +69,7 @@ impl Model for Pbft {
             _ => MetricValue::Missing,
         };
         let (hits, misses) =
-            self.replicas.iter().map(|r| r.cache_stats()).fold((0, 0), |(h, m), (rh, rm)| (h + rh, m + rm));
+            self.group.replicas.iter().map(|r| r.cache_stats()).fold((0, 0), |(h, m), (rh, rm)| (h + rh, m + rm));
         let metrics = vec![
             ("throughput_rps".to_string(), throughput),
             ("latency_p50_ms".to_string(), percentile(&latencies, 0.5).map_or(MetricValue::Missing, MetricValue::real)),
@@ -94,6 +94,7 @@ impl Model for Pbft {
             Value::Object(out)
         };
         let replicas: Vec<Value> = self
+            .group
             .replicas
             .iter()
             .map(|r| {
@@ -132,7 +133,7 @@ impl Model for Pbft {
             "client_messages": counts(&shared.stats.client_messages),
             "replicas": replicas,
         });
-        Report { metrics, series: vec![shared.stats.throughput.clone().finish(stats.end_time)], detail }
+        Report { metrics, series: vec![self.side.throughput.clone().finish(stats.end_time)], detail }
     }
 }
 

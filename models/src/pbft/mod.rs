@@ -1,8 +1,14 @@
-//! Batched PBFT (Castro & Liskov) as a node behaviour: nodes `0..n` are replicas, the other nodes
-//! are clients. The module is split by concern: [`replica`] holds the normal case, execution and
-//! checkpoints, [`view_change`] the view changes, [`client`] the clients, [`conflict`] and
-//! [`cache`] the parallel execution of a batch, [`checker`] the safety observer and [`metrics`]
-//! the report.
+//! Batched PBFT (Castro & Liskov). The protocol is a reusable component: a [`ReplicaGroup`] runs
+//! the replicas of one consensus group at any list of member nodes, inside any outer protocol
+//! that [`Hosts`] it, for an [`Application`] that supplies request payloads and receives the
+//! group's in-order callbacks. [`Pbft`] is the protocol experiment files name: one group whose
+//! replicas are the first nodes (or a role's nodes), with the other nodes as clients.
+//!
+//! The module is split by concern: [`replica`] holds a replica's state and the normal case,
+//! [`execution`] the execution of committed batches, [`checkpoint`] checkpoints and state
+//! transfer, [`liveness`] resends and timers, [`view_change`] the view changes, [`client`] the
+//! clients, [`conflict`] and [`cache`] the parallel execution of a batch, [`checker`] the safety
+//! observer and [`metrics`] the report.
 //!
 //! Message accounting: `replica_msgs_per_request` counts every message one replica sends to
 //! another (PRE-PREPARE, PREPARE, COMMIT, VIEW-CHANGE, NEW-VIEW, forwarded requests and state
@@ -12,43 +18,37 @@
 
 mod cache;
 mod checker;
+mod checkpoint;
 mod client;
 mod config;
 pub mod conflict;
+mod execution;
+mod group;
+mod host;
+mod liveness;
 mod messages;
 mod metrics;
 mod registered;
 mod replica;
+mod shared;
 mod view_change;
 mod votes;
 mod workload;
 
-pub use config::{Auth, Behaviour, ByzantineConfig, Costs, ExecutionConfig, Load, PbftConfig};
-pub use messages::Wire;
+pub use config::{Auth, Behaviour, ByzantineConfig, Costs, ExecutionConfig, Load, PbftConfig, Replicas};
+pub use group::{ReplicaGroup, Submit};
+pub use host::{Application, GroupId, Host, Hosts, Membership, Scoped};
+pub use messages::{Batch, Body, Payload, Request, RequestId, Seq, View, Wire};
 pub use metrics::METRICS;
-
-use std::collections::BTreeMap;
+pub use shared::Targets;
 
 use simulator::series::{Aggregate, TimeSeries};
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 
-use checker::SafetyChecker;
 use client::Client;
-use config::Auth as AuthKind;
-use messages::{Batch, Body, Kind, KindCounts, Seq, Sizes, View};
-use replica::Replica;
 use workload::KeyGenerator;
 
-/// Where a message goes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Targets {
-    /// One node.
-    One(NodeId),
-    /// Every replica except the sender.
-    Replicas,
-}
-
-/// Timers of replicas and clients.
+/// Timers of a replica.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Timer {
     /// The primary's batch timeout.
@@ -65,6 +65,13 @@ pub enum Timer {
     Misbehave,
     /// A replica resends messages that may have been lost.
     Resend,
+}
+
+/// Timers of the `Pbft` protocol: its group's replicas' and its clients'.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PbftTimer {
+    /// A replica's timer.
+    Replica(Timer),
     /// A client's request timeout.
     Retransmit {
         /// The request.
@@ -115,186 +122,67 @@ pub enum DiskJob {
 /// Width of the buckets of the throughput series.
 const SERIES_BUCKET: SimDuration = SimDuration::from_millis(100);
 
-/// Run-wide counters.
-#[derive(Clone, Debug)]
-struct Stats {
+/// The application of the `Pbft` protocol: requests do not interact, so a request's outcome is a
+/// function of the request alone, and any replica can tell it again.
+struct IndependentRequests;
+
+impl Application for IndependentRequests {
+    fn execute(&mut self, _: GroupId, _: u32, _: Seq, request: &Request, _: SimTime) -> u64 {
+        request.id.result()
+    }
+
+    fn recall(&self, _: GroupId, _: u32, request: &Request) -> Option<u64> {
+        Some(request.id.result())
+    }
+}
+
+/// What the clients of the `Pbft` protocol share: how requests are made and what is measured.
+struct ClientSide {
+    /// Keys a request touches, when the state is modelled.
+    keys: Option<KeyGenerator>,
     /// Requests accepted by clients over time.
     throughput: TimeSeries,
-    /// Messages sent between replicas, by kind.
-    replica_messages: KindCounts,
-    /// Messages sent by clients and to clients, by kind.
-    client_messages: KindCounts,
-    /// The first time a correct replica installed each view after view 0.
-    installed: BTreeMap<View, SimTime>,
-    /// The first primary failure: when, and in which view.
-    primary_failure: Option<(SimTime, View)>,
-    /// The first commit by a correct replica in a view after the failed one.
-    recovered: Option<SimTime>,
-    /// Prepared batches re-proposed by NEW-VIEW messages.
-    reproposed: u64,
-    /// Null batches proposed by NEW-VIEW messages to fill gaps.
-    null_proposals: u64,
+    app: IndependentRequests,
 }
 
-/// What every replica and client shares: the configuration, message sizes, the key generator,
-/// the safety checker and run-wide counters.
-pub(crate) struct Shared {
-    config: PbftConfig,
-    n: u32,
-    f: u32,
-    sizes: Sizes,
-    keys: Option<KeyGenerator>,
-    checker: SafetyChecker,
-    stats: Stats,
-}
-
-impl Shared {
-    /// The primary of `view`.
-    fn primary(&self, view: View) -> u32 {
-        (view % u64::from(self.n)) as u32
-    }
-
-    /// The node of client `index`.
-    fn client_node(&self, index: u32) -> NodeId {
-        self.n + index
-    }
-
-    fn is_client(&self, node: NodeId) -> bool {
-        node >= self.n
-    }
-
-    /// CPU time to authenticate a message for `to`.
-    fn generation_cost(&self, to: Targets) -> SimDuration {
-        let costs = &self.config.costs;
-        match (self.config.auth, to) {
-            (AuthKind::Macs, Targets::One(_)) => costs.mac,
-            (AuthKind::Macs, Targets::Replicas) => SimDuration(costs.mac.0 * u64::from(self.n - 1)),
-            (AuthKind::Signatures, _) => costs.sign,
-        }
-    }
-
-    /// CPU time to check a received message; the requests inside a PRE-PREPARE are checked too.
-    fn verification_cost(&self, body: &Body) -> SimDuration {
-        let costs = &self.config.costs;
-        let one = match self.config.auth {
-            AuthKind::Macs => costs.mac,
-            AuthKind::Signatures => costs.verify,
-        };
-        let count = match body {
-            Body::PrePrepare { batch, .. } => 1 + batch.requests.len() as u64,
-            _ => 1,
-        };
-        SimDuration(one.0 * count)
-    }
-
-    /// Puts `body` on the wire from `from` to `to`, counting it.
-    fn transmit(&mut self, from: NodeId, to: Targets, body: Body, ctx: &mut Context<'_, Pbft>) {
-        let bytes = self.sizes.of(&body);
-        let kind = body.kind();
-        match to {
-            Targets::One(node) => {
-                self.count(from, node, kind, 1);
-                ctx.send(node, Wire { body, bytes });
-            }
-            Targets::Replicas => {
-                let receivers = (0..self.n).filter(|&r| r != from);
-                self.count(from, 0, kind, receivers.clone().count() as u64);
-                for r in receivers {
-                    ctx.send(r, Wire { body: body.clone(), bytes });
-                }
-            }
-        }
-    }
-
-    fn count(&mut self, from: NodeId, to: NodeId, kind: Kind, messages: u64) {
-        let counters = if self.is_client(from) || self.is_client(to) {
-            &mut self.stats.client_messages
-        } else {
-            &mut self.stats.replica_messages
-        };
-        counters.add(kind, messages);
-    }
-
-    /// `replica` committed `batch` at `seq` in `view`.
-    fn committed(&mut self, replica: u32, view: View, seq: Seq, batch: &Batch, now: SimTime) {
-        self.checker.commit(replica, seq, batch.digest, batch.requests.len(), now);
-        if let Some((_, failed_view)) = self.stats.primary_failure
-            && self.stats.recovered.is_none()
-            && view > failed_view
-            && self.checker.is_correct(replica)
-        {
-            self.stats.recovered = Some(now);
-        }
-    }
-
-    /// `replica` installed `view`.
-    fn view_installed(&mut self, replica: u32, view: View, now: SimTime) {
-        if self.checker.is_correct(replica) {
-            self.stats.installed.entry(view).or_insert(now);
-        }
-    }
-
-    /// A NEW-VIEW went out with these proposals.
-    fn new_view_sent(&mut self, batches: &[(Seq, std::sync::Arc<Batch>)]) {
-        let nulls = batches.iter().filter(|(_, b)| b.requests.is_empty()).count() as u64;
-        self.stats.null_proposals += nulls;
-        self.stats.reproposed += batches.len() as u64 - nulls;
-    }
-
-    /// The primary of `view` stopped doing its job at `now`; only the first failure is timed.
-    fn primary_failed(&mut self, view: View, now: SimTime) {
-        if self.stats.primary_failure.is_none() {
-            self.stats.primary_failure = Some((now, view));
-        }
-    }
-}
-
-/// The state of the PBFT protocol across all nodes.
+/// The `Pbft` protocol: one replica group and its clients.
 pub struct Pbft {
-    shared: Shared,
-    replicas: Vec<Replica>,
+    group: ReplicaGroup,
     clients: Vec<Client>,
+    /// Client `c` runs at node `client_nodes[c]`.
+    client_of: Vec<Option<u32>>,
+    side: ClientSide,
 }
 
 impl Pbft {
-    /// PBFT over `nodes` nodes (the first `config.replicas` are replicas) for the run with `seed`.
-    /// The config must have been validated.
-    pub fn new(config: PbftConfig, nodes: u32, seed: u64) -> Self {
-        let n = config.replicas;
-        let clients = nodes - n;
-        let fault = |r: u32| config.byzantine.iter().find(|b| b.replica == r).cloned();
+    /// PBFT over `nodes` nodes whose replicas run at `members` (in replica order) and whose
+    /// clients are all the other nodes, for the run with `seed`. The config must have been
+    /// validated.
+    pub fn new(config: PbftConfig, nodes: u32, members: Vec<NodeId>, seed: u64) -> Self {
+        let mut client_of = vec![None; nodes as usize];
+        let mut is_member = vec![false; nodes as usize];
+        for &m in &members {
+            is_member[m as usize] = true;
+        }
+        let client_nodes: Vec<NodeId> = (0..nodes).filter(|&node| !is_member[node as usize]).collect();
+        for (c, &node) in client_nodes.iter().enumerate() {
+            client_of[node as usize] = Some(c as u32);
+        }
         let keys = config.execution.clone().map(|e| KeyGenerator::new(e, seed));
-        let cache = keys.as_ref().map_or(0, KeyGenerator::cache_capacity);
-        let replicas = (0..n).map(|r| Replica::new(r, clients as usize, cache, fault(r))).collect();
-        let correct = (0..n).map(|r| fault(r).is_none()).collect();
-        let shared = Shared {
-            n,
-            f: config.f(),
-            sizes: Sizes::new(&config, clients),
-            keys,
-            checker: SafetyChecker::new(correct),
-            stats: Stats {
-                throughput: TimeSeries::new("throughput_rps", "all", Aggregate::RatePerSecond, SERIES_BUCKET),
-                replica_messages: KindCounts::default(),
-                client_messages: KindCounts::default(),
-                installed: BTreeMap::new(),
-                primary_failure: None,
-                recovered: None,
-                reproposed: 0,
-                null_proposals: 0,
-            },
-            config,
-        };
-        Pbft { shared, replicas, clients: (0..clients).map(Client::new).collect() }
+        let clients = client_nodes.iter().enumerate().map(|(c, &node)| Client::new(c as u32, node)).collect();
+        let group = ReplicaGroup::new(0, config, members, client_nodes);
+        let throughput = TimeSeries::new("throughput_rps", "all", Aggregate::RatePerSecond, SERIES_BUCKET);
+        Pbft { group, clients, client_of, side: ClientSide { keys, throughput, app: IndependentRequests } }
     }
 
-    fn is_replica(&self, node: NodeId) -> bool {
-        node < self.shared.n
+    /// The replica group.
+    pub fn group(&self) -> &ReplicaGroup {
+        &self.group
     }
 
     /// Safety violations seen by the checker.
     pub fn safety_violations(&self) -> usize {
-        self.shared.checker.violations().len()
+        self.group.safety_violations()
     }
 
     /// Requests accepted by clients.
@@ -304,91 +192,80 @@ impl Pbft {
 
     /// The highest view installed by a correct replica.
     pub fn highest_view(&self) -> View {
-        self.shared.stats.installed.keys().next_back().copied().unwrap_or(0)
+        self.group.highest_view()
+    }
+
+    fn client_at(&self, node: NodeId) -> Option<usize> {
+        self.client_of.get(node as usize).copied().flatten().map(|c| c as usize)
+    }
+}
+
+impl Hosts for Pbft {
+    fn wrap_message(_: GroupId, msg: Wire) -> Wire {
+        msg
+    }
+
+    fn wrap_timer(_: GroupId, timer: Timer) -> PbftTimer {
+        PbftTimer::Replica(timer)
+    }
+
+    fn wrap_cpu(_: GroupId, job: CpuJob) -> CpuJob {
+        job
+    }
+
+    fn wrap_disk(_: GroupId, job: DiskJob) -> DiskJob {
+        job
     }
 }
 
 impl Protocol for Pbft {
     type Msg = Wire;
-    type Timer = Timer;
+    type Timer = PbftTimer;
     type CpuJob = CpuJob;
     type DiskJob = DiskJob;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        if self.is_replica(node) {
-            if let Some(from) = self.replicas[node as usize].fault_start() {
-                ctx.set_timer(from, Timer::Misbehave);
-            }
-        } else {
-            self.clients[(node - self.shared.n) as usize].start(&mut self.shared, ctx);
+        match self.client_at(node) {
+            Some(c) => self.clients[c].start(&mut self.group, &mut self.side, ctx),
+            None => self.group.on_start(node, ctx, &mut self.side.app),
         }
     }
 
     fn on_message(&mut self, node: NodeId, from: NodeId, msg: Wire, ctx: &mut Context<'_, Self>) {
-        let shared = &mut self.shared;
-        if node < shared.n {
-            let cost = shared.verification_cost(&msg.body);
-            if cost == SimDuration::ZERO {
-                self.replicas[node as usize].handle(from, msg.body, shared, ctx);
-            } else {
-                ctx.run_cpu(cost, CpuJob::Receive { from, body: msg.body });
+        match self.client_at(node) {
+            Some(c) => {
+                if let Body::Reply { view, request, result } = msg.body {
+                    self.clients[c].on_reply(from, (view, request, result), &mut self.group, &mut self.side, ctx);
+                }
             }
-        } else if let Body::Reply { view, request, result } = msg.body {
-            self.clients[(node - shared.n) as usize].on_reply(from, view, request, result, shared, ctx);
+            None => self.group.on_message(node, from, msg, ctx, &mut self.side.app),
         }
     }
 
-    fn on_timer(&mut self, node: NodeId, timer: Timer, ctx: &mut Context<'_, Self>) {
-        let shared = &mut self.shared;
-        match timer {
-            Timer::Batch { generation } => self.replicas[node as usize].on_batch_timer(generation, shared, ctx),
-            Timer::ViewChange { generation } => {
-                self.replicas[node as usize].on_view_change_timer(generation, shared, ctx)
+    fn on_timer(&mut self, node: NodeId, timer: PbftTimer, ctx: &mut Context<'_, Self>) {
+        match (timer, self.client_at(node)) {
+            (PbftTimer::Replica(timer), _) => self.group.on_timer(node, timer, ctx, &mut self.side.app),
+            (PbftTimer::Retransmit { number }, Some(c)) => {
+                self.clients[c].on_retransmit(number, &mut self.group, &mut self.side, ctx)
             }
-            Timer::Resend => self.replicas[node as usize].on_resend_timer(shared, ctx),
-            Timer::Misbehave => {
-                let replica = &self.replicas[node as usize];
-                if replica.active && replica.is_primary_of(replica.view, shared) {
-                    shared.primary_failed(replica.view, ctx.now());
-                }
-            }
-            Timer::Retransmit { number } => self.clients[(node - shared.n) as usize].on_retransmit(number, shared, ctx),
-            Timer::Arrival => self.clients[(node - shared.n) as usize].on_arrival(shared, ctx),
+            (PbftTimer::Arrival, Some(c)) => self.clients[c].on_arrival(&mut self.group, &mut self.side, ctx),
+            (PbftTimer::Retransmit { .. } | PbftTimer::Arrival, None) => {}
         }
     }
 
     fn on_cpu_done(&mut self, node: NodeId, job: CpuJob, ctx: &mut Context<'_, Self>) {
-        let shared = &mut self.shared;
-        let replica = &mut self.replicas[node as usize];
-        match job {
-            CpuJob::Receive { from, body } => replica.handle(from, body, shared, ctx),
-            CpuJob::Emit { to, body } => shared.transmit(node, to, body, ctx),
-            CpuJob::Execute { seq, index } => replica.executed_request(seq, index as usize, shared, ctx),
-        }
+        self.group.on_cpu_done(node, job, ctx, &mut self.side.app);
     }
 
     fn on_disk_done(&mut self, node: NodeId, job: DiskJob, ctx: &mut Context<'_, Self>) {
-        let shared = &mut self.shared;
-        let replica = &mut self.replicas[node as usize];
-        match job {
-            DiskJob::Persisted(body) => replica.emit(Targets::Replicas, body, shared, ctx),
-            DiskJob::Fetch { seq } => replica.fetched(seq, shared, ctx),
-        }
+        self.group.on_disk_done(node, job, ctx, &mut self.side.app);
     }
 
     fn on_crash(&mut self, node: NodeId, now: SimTime) {
-        if self.is_replica(node) {
-            let replica = &mut self.replicas[node as usize];
-            if replica.active && replica.is_primary_of(replica.view, &self.shared) {
-                self.shared.primary_failed(replica.view, now);
-            }
-            replica.crash();
-        }
+        self.group.on_crash(node, now);
     }
 
     fn on_recover(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        if self.is_replica(node) {
-            self.replicas[node as usize].recover(&mut self.shared, ctx);
-        }
+        self.group.on_recover(node, ctx, &mut self.side.app);
     }
 }

@@ -3,7 +3,9 @@
 
 use simulator::config::{ConfigError, TopologyConfig};
 
-use super::{METRICS, Pbft, PbftConfig};
+use simulator::NodeId;
+
+use super::{METRICS, Pbft, PbftConfig, Replicas};
 use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
 
 impl Registered for Pbft {
@@ -11,7 +13,8 @@ impl Registered for Pbft {
     type Config = PbftConfig;
 
     fn validate(config: &PbftConfig, setting: &Setting<'_>) -> Result<(), ConfigError> {
-        config.validate(setting.network.nodes).map_err(|e| e.within("protocol"))?;
+        let members = members(config, setting)?;
+        config.validate(members.len() as u32, setting.network.nodes).map_err(|e| e.within("protocol"))?;
         if setting.network.topology != TopologyConfig::Complete {
             return Err(ConfigError::new(
                 "network.topology",
@@ -47,6 +50,15 @@ impl Registered for Pbft {
     }
 
     fn build(config: &PbftConfig, setting: &Setting<'_>, seed: u64) -> Self {
-        Pbft::new(config.clone(), setting.network.nodes, seed)
+        let members = members(config, setting).expect("a validated config names its replicas");
+        Pbft::new(config.clone(), setting.network.nodes, members, seed)
+    }
+}
+
+/// The replicas' nodes, in replica order: the first nodes, or a role's.
+fn members(config: &PbftConfig, setting: &Setting<'_>) -> Result<Vec<NodeId>, ConfigError> {
+    match &config.replicas {
+        Replicas::Count(n) => Ok((0..(*n).min(setting.network.nodes)).collect()),
+        Replicas::Role(name) => Ok(setting.network.roles()?.require("protocol.replicas", name, 4)?.to_vec()),
     }
 }

@@ -7,12 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use simulator::{Context, NodeId};
-
 use super::config::Behaviour;
-use super::messages::{Batch, Body, NewView, Prepared, RequestId, Seq, View, ViewChange};
+use super::host::Host;
+use super::messages::{Batch, Body, NewView, Prepared, Request, RequestId, Seq, View, ViewChange};
 use super::replica::Replica;
-use super::{Pbft, Shared, Targets};
+use super::shared::{Shared, Targets};
 
 /// The starting checkpoint and the proposals of a new view, as determined by its VIEW-CHANGEs.
 pub(super) struct Proposals {
@@ -46,7 +45,7 @@ pub(super) fn proposals(view_changes: &[Arc<ViewChange>]) -> Proposals {
 
 impl Replica {
     /// Leaves the current view for `target`: multicasts VIEW-CHANGE and waits for NEW-VIEW.
-    pub(super) fn start_view_change(&mut self, target: View, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+    pub(super) fn start_view_change(&mut self, target: View, shared: &mut Shared, ctx: &mut impl Host) {
         debug_assert!(target > self.view);
         self.view = target;
         self.active = false;
@@ -79,7 +78,7 @@ impl Replica {
     /// The NEW-VIEW deadline runs from the moment 2f + 1 replicas (this one included) want the
     /// view, not from this replica's own VIEW-CHANGE: a replica that timed out first must not give
     /// up on a view the others have not asked for yet. Until then its timer only resends.
-    fn view_change_quorum_reached(&mut self, shared: &Shared, ctx: &mut Context<'_, Pbft>) {
+    fn view_change_quorum_reached(&mut self, shared: &Shared, ctx: &mut impl Host) {
         let wanted = self.view_changes.get(&self.view).map_or(0, |by| by.len());
         if !self.active && !self.quorum_for_view && wanted > 2 * shared.f as usize {
             self.quorum_for_view = true;
@@ -89,7 +88,7 @@ impl Replica {
 
     /// Multicasts this replica's VIEW-CHANGE for the current view again: channels lose messages,
     /// and replicas that installed the view meanwhile answer with their NEW-VIEW.
-    pub(super) fn resend_view_change(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+    pub(super) fn resend_view_change(&mut self, shared: &mut Shared, ctx: &mut impl Host) {
         if let Some(vc) = self.view_changes.get(&self.view).and_then(|by| by.get(&self.id)).cloned() {
             self.emit(Targets::Replicas, Body::ViewChange(vc), shared, ctx);
         }
@@ -97,7 +96,7 @@ impl Replica {
     }
 
     /// The view-change timer expired: the current view (or the one being installed) has failed.
-    pub(super) fn on_view_change_timer(&mut self, generation: u64, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+    pub(super) fn on_view_change_timer(&mut self, generation: u64, shared: &mut Shared, ctx: &mut impl Host) {
         if !self.take_view_change_timer(generation) {
             return;
         }
@@ -109,13 +108,7 @@ impl Replica {
         }
     }
 
-    pub(super) fn on_view_change(
-        &mut self,
-        from: NodeId,
-        vc: Arc<ViewChange>,
-        shared: &mut Shared,
-        ctx: &mut Context<'_, Pbft>,
-    ) {
+    pub(super) fn on_view_change(&mut self, from: u32, vc: Arc<ViewChange>, shared: &mut Shared, ctx: &mut impl Host) {
         if vc.view < self.view || (vc.view == self.view && self.active) {
             // The sender is behind: show it the view this replica installed.
             if let Some(nv) = self.new_view.clone().filter(|nv| nv.view >= vc.view) {
@@ -141,7 +134,7 @@ impl Replica {
     }
 
     /// As the new primary, with 2f + 1 VIEW-CHANGEs: multicasts NEW-VIEW and installs it.
-    fn try_new_view(&mut self, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+    fn try_new_view(&mut self, shared: &mut Shared, ctx: &mut impl Host) {
         let Some(received) = self.view_changes.get(&self.view) else { return };
         if received.len() < 2 * shared.f as usize + 1 {
             return;
@@ -162,7 +155,7 @@ impl Replica {
         self.install(nv, p, shared, ctx);
     }
 
-    pub(super) fn on_new_view(&mut self, nv: Arc<NewView>, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+    pub(super) fn on_new_view(&mut self, nv: Arc<NewView>, shared: &mut Shared, ctx: &mut impl Host) {
         if nv.view < self.view || (nv.view == self.view && self.active) {
             return;
         }
@@ -183,7 +176,7 @@ impl Replica {
 
     /// Enters the new view: adopts its checkpoint, accepts its proposals and, as primary, goes on
     /// batching the requests that are still waiting.
-    fn install(&mut self, nv: Arc<NewView>, p: Proposals, shared: &mut Shared, ctx: &mut Context<'_, Pbft>) {
+    fn install(&mut self, nv: Arc<NewView>, p: Proposals, shared: &mut Shared, ctx: &mut impl Host) {
         let view = nv.view;
         self.view = view;
         self.active = true;
@@ -191,6 +184,7 @@ impl Replica {
         self.stop_view_change_timer(ctx);
         self.view_changes = self.view_changes.split_off(&(view + 1));
         shared.view_installed(self.id, view, ctx.now());
+        ctx.view_installed(self.id, view);
         if self.is_primary_of(view, shared) && self.misbehaves(Behaviour::Equivocate, ctx.now()) {
             shared.primary_failed(view, ctx.now());
         }
@@ -198,22 +192,28 @@ impl Replica {
             self.stabilize(p.stable, p.stable_digest, p.stable_source, shared, ctx);
         }
         let primary = self.is_primary_of(view, shared);
-        let mut proposed: BTreeSet<RequestId> = BTreeSet::new();
+        let mut proposed: Vec<Request> = Vec::new();
         for (seq, batch) in &p.batches {
             if *seq > self.stable {
-                proposed.extend(batch.requests.iter().copied());
+                proposed.extend(batch.requests.iter().cloned());
                 self.accept_proposal(*seq, batch.clone(), shared, ctx);
             }
         }
         if primary {
             let top = p.batches.last().map_or(p.stable, |(s, _)| *s);
             self.next_seq = top.max(self.stable).max(self.last_executed) + 1;
-            let waiting: Vec<RequestId> =
-                self.pending.iter().chain(&self.queued).filter(|r| !proposed.contains(r)).copied().collect();
-            self.queued = waiting.iter().chain(&proposed).copied().collect();
-            let mut waiting: Vec<RequestId> = waiting;
-            waiting.sort_unstable();
-            waiting.dedup();
+            // Requests waiting here and not re-proposed are batched anew, in request order.
+            let proposed_ids: BTreeSet<RequestId> = proposed.iter().map(|r| r.id).collect();
+            let mut waiting: Vec<Request> = self
+                .pending
+                .values()
+                .chain(self.queued.values())
+                .filter(|r| !proposed_ids.contains(&r.id))
+                .cloned()
+                .collect();
+            self.queued = waiting.iter().chain(&proposed).map(|r| (r.id, r.clone())).collect();
+            waiting.sort_unstable_by_key(|r| r.id);
+            waiting.dedup_by_key(|r| r.id);
             self.queue = waiting.into();
         } else {
             self.queue.clear();
@@ -231,10 +231,10 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pbft::messages::RequestId;
 
     fn batch(number: u64) -> Arc<Batch> {
-        Arc::new(Batch::new(vec![RequestId { client: 0, number }], 0, None))
+        let request = Request { id: RequestId { client: 0, number }, payload: Default::default() };
+        Arc::new(Batch::new(vec![request], 0))
     }
 
     fn vc(replica: u32, stable: Seq, prepared: Vec<(Seq, View, Arc<Batch>)>) -> Arc<ViewChange> {

@@ -1,5 +1,5 @@
-//! The keys a request touches. They are a pure function of the run seed and the request id, so a
-//! request carries no key list on the wire and every replica derives the same accesses.
+//! The keys a `Pbft` client's request touches: a pure function of the run seed and the request
+//! id, drawn when the client makes the request and carried in its payload.
 
 use simulator::rng::splitmix64;
 
@@ -45,16 +45,6 @@ impl KeyGenerator {
             reads: (0..reads).map(|s| self.key(request, s)).collect(),
             writes: (reads..reads + writes).map(|s| self.key(request, s)).collect(),
         }
-    }
-
-    /// Bytes read from disk for one missed key.
-    pub fn value_bytes(&self) -> u64 {
-        self.config.value_size.bytes()
-    }
-
-    /// Keys held by a replica's cache.
-    pub fn cache_capacity(&self) -> usize {
-        self.config.cache as usize
     }
 }
 

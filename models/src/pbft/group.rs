@@ -1,0 +1,228 @@
+//! A PBFT replica group as a component: the replicas of one consensus group, running at any list
+//! of member nodes, inside any outer protocol that [`Hosts`] it, for an [`Application`] that
+//! supplies request payloads and hears of commits, executions and view changes. Several groups
+//! run side by side in one simulation, each with its own views, checkpoints and safety checker.
+//! The outer protocol hands the group the events of its members (messages, timers, jobs, crashes)
+//! and sends its clients' requests through [`ReplicaGroup::submit`].
+
+use simulator::{Context, NodeId, SimDuration, SimTime};
+
+use super::checker::SafetyChecker;
+use super::config::{PbftConfig, fault_threshold};
+use super::host::{Application, GroupId, Host, Hosts, Membership, Scoped};
+use super::messages::{Body, Request, Sizes, View, Wire};
+use super::replica::Replica;
+use super::shared::{Shared, Stats, Targets};
+use super::{CpuJob, DiskJob, Timer};
+
+/// Where a client sends a request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Submit {
+    /// To the primary of this view.
+    Primary(View),
+    /// To every replica (a client that waited too long for replies).
+    Everyone,
+}
+
+/// One consensus group.
+pub struct ReplicaGroup {
+    id: GroupId,
+    nodes: Membership,
+    pub(super) shared: Shared,
+    pub(super) replicas: Vec<Replica>,
+}
+
+impl ReplicaGroup {
+    /// Group `id` with replica `r` at `members[r]` and client `c` at `clients[c]`. `config` must
+    /// have been validated for that many members; its `replicas` is not read.
+    pub fn new(id: GroupId, config: PbftConfig, members: Vec<NodeId>, clients: Vec<NodeId>) -> Self {
+        let n = members.len() as u32;
+        let fault = |r: u32| config.byzantine.iter().find(|b| b.replica == r).cloned();
+        let cache = config.execution.as_ref().map_or(0, |e| e.cache as usize);
+        let client_count = clients.len();
+        let replicas = (0..n).map(|r| Replica::new(r, client_count, cache, fault(r))).collect();
+        let correct = (0..n).map(|r| fault(r).is_none()).collect();
+        let shared = Shared {
+            n,
+            f: fault_threshold(n),
+            sizes: Sizes::new(&config, n, client_count as u32),
+            checker: SafetyChecker::new(correct),
+            stats: Stats::default(),
+            config,
+        };
+        ReplicaGroup { id, nodes: Membership::new(members, clients), shared, replicas }
+    }
+
+    /// The group's id.
+    pub fn id(&self) -> GroupId {
+        self.id
+    }
+
+    /// Its nodes.
+    pub fn membership(&self) -> &Membership {
+        &self.nodes
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &PbftConfig {
+        &self.shared.config
+    }
+
+    /// The fault threshold f: a client accepts a result from f + 1 replicas.
+    pub fn f(&self) -> u32 {
+        self.shared.f
+    }
+
+    /// The node of the primary of `view`.
+    pub fn primary_node(&self, view: View) -> NodeId {
+        self.nodes.node(self.shared.primary(view))
+    }
+
+    /// The replica index of `node`, if it is a member.
+    pub fn replica_of(&self, node: NodeId) -> Option<u32> {
+        self.nodes.replica(node)
+    }
+
+    /// Safety violations the group's checker saw: two correct replicas committing different
+    /// batches at one sequence number, or different checkpoint states.
+    pub fn safety_violations(&self) -> usize {
+        self.shared.checker.violations().len()
+    }
+
+    /// Batches committed by correct replicas (each sequence number once).
+    pub fn committed_batches(&self) -> usize {
+        self.shared.checker.committed_batches()
+    }
+
+    /// The highest view a correct replica installed.
+    pub fn highest_view(&self) -> View {
+        self.shared.stats.installed.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// The replica running at `node`, if it is a member.
+    fn replica_at(&self, node: NodeId) -> Option<usize> {
+        self.nodes.replica(node).map(|r| r as usize)
+    }
+
+    /// Sends `request` from its client (a node registered as a client of the group), counted as
+    /// client traffic.
+    pub fn submit<P: Hosts, A: Application>(
+        &mut self,
+        client: NodeId,
+        to: Submit,
+        request: Request,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+    ) {
+        let from = self.nodes.local(client).filter(|&l| self.shared.is_client(l)).expect("a registered client");
+        let to = match to {
+            Submit::Primary(view) => Targets::One(self.shared.primary(view)),
+            Submit::Everyone => Targets::Replicas,
+        };
+        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
+        self.shared.transmit(from, to, Body::Request(request), &mut host);
+    }
+
+    /// A member starts: a replica scheduled to misbehave arms the moment it starts.
+    pub fn on_start<P: Hosts, A: Application>(&mut self, node: NodeId, ctx: &mut Context<'_, P>, app: &mut A) {
+        let Some(r) = self.replica_at(node) else { return };
+        if let Some(from) = self.replicas[r].fault_start() {
+            Scoped { ctx, app, nodes: &self.nodes, group: self.id }.set_timer(from, Timer::Misbehave);
+        }
+    }
+
+    /// A group message from `from` reached member `node`: its authentication is checked on the
+    /// CPU first when that costs anything. Messages from nodes outside the group are dropped.
+    pub fn on_message<P: Hosts, A: Application>(
+        &mut self,
+        node: NodeId,
+        from: NodeId,
+        msg: Wire,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+    ) {
+        let (Some(r), Some(from)) = (self.replica_at(node), self.nodes.local(from)) else { return };
+        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
+        let cost = self.shared.verification_cost(&msg.body);
+        if cost == SimDuration::ZERO {
+            self.replicas[r].handle(from, msg.body, &mut self.shared, &mut host);
+        } else {
+            host.run_cpu(cost, CpuJob::Receive { from, body: msg.body });
+        }
+    }
+
+    /// A replica timer fired at `node`.
+    pub fn on_timer<P: Hosts, A: Application>(
+        &mut self,
+        node: NodeId,
+        timer: Timer,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+    ) {
+        let Some(r) = self.replica_at(node) else { return };
+        let (shared, replica) = (&mut self.shared, &mut self.replicas[r]);
+        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
+        match timer {
+            Timer::Batch { generation } => replica.on_batch_timer(generation, shared, &mut host),
+            Timer::ViewChange { generation } => replica.on_view_change_timer(generation, shared, &mut host),
+            Timer::Resend => replica.on_resend_timer(shared, &mut host),
+            Timer::Misbehave => {
+                if replica.active && replica.is_primary_of(replica.view, shared) {
+                    shared.primary_failed(replica.view, host.ctx.now());
+                }
+            }
+        }
+    }
+
+    /// A replica's CPU job finished at `node`.
+    pub fn on_cpu_done<P: Hosts, A: Application>(
+        &mut self,
+        node: NodeId,
+        job: CpuJob,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+    ) {
+        let Some(r) = self.replica_at(node) else { return };
+        let (shared, replica) = (&mut self.shared, &mut self.replicas[r]);
+        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
+        match job {
+            CpuJob::Receive { from, body } => replica.handle(from, body, shared, &mut host),
+            CpuJob::Emit { to, body } => shared.transmit(r as u32, to, body, &mut host),
+            CpuJob::Execute { seq, index } => replica.executed_request(seq, index as usize, shared, &mut host),
+        }
+    }
+
+    /// A replica's disk operation finished at `node`.
+    pub fn on_disk_done<P: Hosts, A: Application>(
+        &mut self,
+        node: NodeId,
+        job: DiskJob,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+    ) {
+        let Some(r) = self.replica_at(node) else { return };
+        let (shared, replica) = (&mut self.shared, &mut self.replicas[r]);
+        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
+        match job {
+            DiskJob::Persisted(body) => replica.emit(Targets::Replicas, body, shared, &mut host),
+            DiskJob::Fetch { seq } => replica.fetched(seq, shared, &mut host),
+        }
+    }
+
+    /// Member `node` crashed at `now`.
+    pub fn on_crash(&mut self, node: NodeId, now: SimTime) {
+        let Some(r) = self.replica_at(node) else { return };
+        let replica = &mut self.replicas[r];
+        if replica.active && replica.is_primary_of(replica.view, &self.shared) {
+            self.shared.primary_failed(replica.view, now);
+        }
+        replica.crash();
+    }
+
+    /// Member `node` restarted.
+    pub fn on_recover<P: Hosts, A: Application>(&mut self, node: NodeId, ctx: &mut Context<'_, P>, app: &mut A) {
+        let Some(r) = self.replica_at(node) else { return };
+        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
+        self.replicas[r].recover(&mut self.shared, &mut host);
+    }
+}
