@@ -15,6 +15,7 @@ pub mod digest;
 pub mod disk;
 pub mod engine;
 pub mod faults;
+pub mod harness;
 pub mod id_hash;
 pub mod latency;
 pub mod math;

@@ -195,28 +195,20 @@ impl Protocol for Flood {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use simulator::rng::NodeStreams;
-    use simulator::{Effect, Effects, Topology};
+    use simulator::harness::{Harness, receivers};
+    use simulator::{Effect, Topology};
 
     #[test]
     fn forwards_once_to_every_peer_but_the_sender() {
         let topology = Topology::from_edges(4, [(0, 1), (0, 2), (0, 3)]);
         let config = FloodConfig { items: 1, sources: Sources::Nodes(vec![1]), ..FloodConfig::default() };
         let mut flood = Flood::new(config, 4, &Roles::default(), 1);
-        let mut rng = NodeStreams::new(1, Purpose::Protocol, 4);
-        let mut effects = Effects::default();
+        let mut h = Harness::new(topology, 1);
         flood.created[0] = Some(SimTime::ZERO);
-        let mut ctx = Context::new(SimTime(5), 0, &topology, &mut rng, &mut effects);
-        flood.on_message(0, 1, Item { id: 0, bytes: 10 }, &mut ctx);
-        flood.on_message(0, 2, Item { id: 0, bytes: 10 }, &mut ctx);
-        let sent: Vec<NodeId> = effects
-            .drain()
-            .map(|e| match e {
-                Effect::Send { to, .. } => to,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
-        assert_eq!(sent, vec![2, 3]);
+        let first = h.at(SimTime(5)).message(&mut flood, 0, 1, Item { id: 0, bytes: 10 });
+        assert!(first.iter().all(|e| matches!(e, Effect::Send { .. })), "{first:?}");
+        assert_eq!(receivers(&first), vec![2, 3]);
+        assert!(h.message(&mut flood, 0, 2, Item { id: 0, bytes: 10 }).is_empty());
         assert_eq!(flood.duplicates, 1);
         assert!(flood.holds(0, 0) && !flood.holds(0, 3));
     }
@@ -227,20 +219,14 @@ mod tests {
         let config = FloodConfig { items: 1, verify: SimDuration(7), persist: true, ..FloodConfig::default() };
         let mut flood = Flood::new(config, 3, &Roles::default(), 1);
         flood.created[0] = Some(SimTime::ZERO);
-        let mut rng = NodeStreams::new(1, Purpose::Protocol, 4);
-        let mut effects = Effects::default();
-        let mut ctx = Context::new(SimTime(5), 0, &topology, &mut rng, &mut effects);
-        flood.on_message(0, 1, Item { id: 0, bytes: 10 }, &mut ctx);
+        let mut h = Harness::new(topology, 1);
         let job = Forward { item: 0, from: Some(1) };
-        assert!(
-            matches!(effects.drain().collect::<Vec<_>>().as_slice(), [Effect::Cpu { duration: SimDuration(7), job: j }] if *j == job)
-        );
-        let mut ctx = Context::new(SimTime(12), 0, &topology, &mut rng, &mut effects);
-        flood.on_cpu_done(0, job, &mut ctx);
-        assert!(matches!(effects.drain().collect::<Vec<_>>().as_slice(), [Effect::DiskWrite { bytes: 1_000_000, .. }]));
-        let mut ctx = Context::new(SimTime(20), 0, &topology, &mut rng, &mut effects);
-        flood.on_disk_done(0, job, &mut ctx);
-        assert!(matches!(effects.drain().collect::<Vec<_>>().as_slice(), [Effect::Send { to: 2, .. }]));
+        let verify = h.at(SimTime(5)).message(&mut flood, 0, 1, Item { id: 0, bytes: 10 });
+        assert!(matches!(verify.as_slice(), [Effect::Cpu { duration: SimDuration(7), job: j }] if *j == job));
+        let persist = h.at(SimTime(12)).cpu_done(&mut flood, 0, job);
+        assert!(matches!(persist.as_slice(), [Effect::DiskWrite { bytes: 1_000_000, .. }]));
+        let forward = h.at(SimTime(20)).disk_done(&mut flood, 0, job);
+        assert!(matches!(forward.as_slice(), [Effect::Send { to: 2, .. }]));
     }
 
     #[test]
