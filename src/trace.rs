@@ -2,11 +2,12 @@
 //! written as a JSON line, for looking inside it. The run is the same as in a study (same seed,
 //! same digest); no result folder is written.
 
+use std::cell::RefCell;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use experiments::{LoadedExperiment, RunSpec, execute_traced};
-use models::registry::Trace;
 use simulator::SimDuration;
 use simulator::trace::{TraceFilter, TraceWriter};
 
@@ -37,9 +38,10 @@ pub fn run(file: &Path, seed: Option<u64>, set: &[String], request: &Request) ->
     };
     let created = std::fs::File::create(&request.out)
         .map_err(|e| Failure::input(format!("--trace {}: {e}", request.out.display())))?;
-    let mut trace: Trace = TraceWriter::new(Box::new(BufWriter::new(created)), filter);
-    let record = execute_traced(&loaded, &spec, Some(&mut trace));
-    let lines = trace.finish().map_err(|e| Failure::run(format!("--trace {}: {e}", request.out.display())))?;
+    let trace = Rc::new(RefCell::new(TraceWriter::new(BufWriter::new(created), filter)));
+    let record = execute_traced(&loaded, &spec, Some(Box::new(trace.clone())));
+    let lines =
+        trace.borrow_mut().finish().map_err(|e| Failure::run(format!("--trace {}: {e}", request.out.display())))?;
     let record = record.map_err(Failure::run)?;
     println!(
         "run {} (seed {}): digest {:016x}, {} events; {lines} traced to {}",

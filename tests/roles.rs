@@ -117,3 +117,22 @@ fn pbft_replicas_can_be_a_role() {
         "protocol.replicas: no role `miners`",
     );
 }
+
+#[test]
+fn a_preset_takes_roles_as_a_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = r#"(
+        name: "preset-roles",
+        network: Preset("bitcoin-2019", [("nodes", 100), ("roles", [(name: "eu", nodes: Count(5), region: "EU")])]),
+        protocol: Flood(items: 4, item_size: "10KB", sources: Role("eu")),
+    )"#;
+    std::fs::write(tmp.path().join("p.ron"), text).unwrap();
+    let o =
+        chainsim(&["run", "p.ron", "--out", "out", "--quiet", "--set", "network.roles[0].nodes=Count(4)"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/runs/0-0.json")).unwrap()).unwrap();
+    let sources: Vec<u64> =
+        run["detail"]["items"].as_array().unwrap().iter().map(|i| i["source"].as_u64().unwrap()).collect();
+    assert!(sources.iter().all(|&s| s < 4), "{sources:?}");
+}

@@ -204,7 +204,7 @@ fn narrow_sweep(experiment: &mut Experiment, o: &Override) -> Result<(), String>
         .sweep
         .iter()
         .chain(&experiment.zip)
-        .find(|axis| o.path.strip_prefix(axis.key.as_str()).is_some_and(|rest| rest.starts_with('.')));
+        .find(|axis| o.path.strip_prefix(axis.key.as_str()).is_some_and(|rest| rest.starts_with(['.', '['])));
     match enclosing {
         Some(axis) => Err(format!(
             "`{}` is swept as a whole, so every point replaces `{}`; set `{}` instead, or change the sweep in the file",

@@ -1,23 +1,38 @@
 //! `--set key.path=value`: replaces one value of the resolved config. Paths name struct fields
-//! with dots; the variant wrapper of an enum is stepped through, so `network.topology.degree`
-//! reaches the degree inside `RandomRegular(degree: ...)`.
+//! with dots and list entries by index, as error messages write them (`network.roles[0].cpu`);
+//! the variant wrapper of an enum is stepped through, so `network.topology.degree` reaches the
+//! degree inside `RandomRegular(degree: ...)`.
 
 use serde_json::Value;
 
 /// Replaces the value at `path` in `config`; the error names the path and what exists there.
 pub fn set(config: &mut Value, path: &str, value: Value) -> Result<(), String> {
     let mut current = config;
-    let mut walked = Vec::new();
-    for key in path.split('.') {
+    let mut walked = String::new();
+    for segment in path.split('.') {
+        let (key, indices) = segment.split_once('[').map_or((segment, ""), |(key, rest)| (key, rest));
         if key.is_empty() {
             return Err(format!("`{path}` is not a key path: write keys separated by dots, like network.nodes"));
         }
         if !has_key(current_view(current), key) {
-            let here = if walked.is_empty() { "the top level".to_string() } else { format!("`{}`", walked.join(".")) };
+            let here = if walked.is_empty() { "the top level".to_string() } else { format!("`{walked}`") };
             return Err(format!("`{path}`: no key `{key}` in {here}; keys there: {}", keys(current_view(current))));
         }
         current = step(current, key).expect("the key was just found");
-        walked.push(key);
+        walked.push_str(if walked.is_empty() { "" } else { "." });
+        walked.push_str(key);
+        for index in indices.split('[').filter(|i| !i.is_empty()) {
+            let parsed = index.strip_suffix(']').and_then(|i| i.parse::<usize>().ok());
+            let Some(i) = parsed else {
+                return Err(format!("`{path}`: write a list entry as key[index], like network.roles[0]"));
+            };
+            let Value::Array(items) = current else {
+                return Err(format!("`{path}`: `{walked}` is not a list"));
+            };
+            let len = items.len();
+            current = items.get_mut(i).ok_or_else(|| format!("`{path}`: `{walked}` has {len} entries, so no [{i}]"))?;
+            walked.push_str(&format!("[{i}]"));
+        }
     }
     *current = value;
     Ok(())
@@ -73,6 +88,18 @@ mod tests {
         assert_eq!(config, json!({"network": {"nodes": 20, "topology": {"RandomRegular": {"degree": 4}}}}));
         set(&mut config, "network.topology", json!("Complete")).unwrap();
         assert_eq!(config["network"]["topology"], json!("Complete"));
+    }
+
+    #[test]
+    fn list_entries_are_reached_by_index() {
+        let mut config = json!({"network": {"roles": [{"name": "a", "cpu": {"cores": 1}}, {"name": "b"}]}});
+        set(&mut config, "network.roles[0].cpu.cores", json!(8)).unwrap();
+        set(&mut config, "network.roles[1]", json!({"name": "c"})).unwrap();
+        assert_eq!(config["network"]["roles"], json!([{"name": "a", "cpu": {"cores": 8}}, {"name": "c"}]));
+        let err = set(&mut config, "network.roles[2].name", json!("d")).unwrap_err();
+        assert!(err.contains("`network.roles` has 2 entries, so no [2]"), "{err}");
+        assert!(set(&mut config, "network.roles[x]", json!(1)).unwrap_err().contains("key[index]"));
+        assert!(set(&mut config, "network[0]", json!(1)).unwrap_err().contains("`network` is not a list"));
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::load::LoadedExperiment;
-use models::registry::{Finished, Trace};
+use models::registry::Finished;
 use simulator::rng::splitmix64;
+use simulator::trace::Tracer;
 use simulator::{NodeCounters, Report, SimTime, StopReason, World};
 
 /// Which run of an experiment: a point of the parameter grid and a replicate.
@@ -133,7 +134,7 @@ pub fn execute(loaded: &LoadedExperiment, spec: &RunSpec) -> Result<RunRecord, R
 pub fn execute_traced(
     loaded: &LoadedExperiment,
     spec: &RunSpec,
-    trace: Option<&mut Trace>,
+    trace: Option<Box<dyn Tracer>>,
 ) -> Result<RunRecord, RunError> {
     let experiment = &loaded.points[spec.point].experiment;
     let started = Instant::now();

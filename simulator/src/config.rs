@@ -79,7 +79,7 @@ pub struct NetworkConfig {
     #[serde(default)]
     pub faults: FaultsConfig,
     /// Named groups of nodes with their own CPU, disk, bandwidth and region.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub roles: Vec<RoleConfig>,
 }
 

@@ -15,7 +15,7 @@ use crate::rng::{NodeStreams, Purpose};
 use crate::stats::{NodeCounters, RunStats, StopReason};
 use crate::time::SimTime;
 use crate::topology::{NodeId, Topology};
-use crate::trace::{NoTrace, TracedEvent, Tracer, tag_text, type_name};
+use crate::trace::{TracedEvent, Tracer, tag_text, type_name};
 use crate::world::World;
 
 /// How many events ahead of the one running the loop starts loading the state an event will
@@ -135,8 +135,8 @@ impl<P: Protocol> Scheduler<InFlight<P::Msg>> for QueueScheduler<'_, P> {
     }
 }
 
-/// A simulation of protocol `P` over a [`World`], its events observed by `T` (nobody by default).
-pub struct Simulation<P: Protocol, T: Tracer = NoTrace> {
+/// A simulation of protocol `P` over a [`World`].
+pub struct Simulation<P: Protocol> {
     protocol: P,
     topology: Topology,
     network: Network<InFlight<P::Msg>>,
@@ -159,20 +159,26 @@ pub struct Simulation<P: Protocol, T: Tracer = NoTrace> {
     digest: Digest,
     events: u64,
     now: SimTime,
-    tracer: T,
+    /// Receives every dispatched event when the run is traced. A field checked per event rather
+    /// than a type parameter: a second instantiation of the loop per protocol would give the
+    /// functions it calls two call sites, and the compiler then stops inlining them into it
+    /// (measured: 7.7 % more instructions on a 10,000-node Bitcoin run).
+    tracer: Option<Box<dyn Tracer>>,
 }
 
 impl<P: Protocol> Simulation<P> {
     /// Prepares a run: fault changes are scheduled first, then every node's start, so a node
     /// crashed at time zero never starts.
     pub fn new(protocol: P, world: World, seed: u64, limits: Limits) -> Self {
-        Simulation::traced(protocol, world, seed, limits, NoTrace)
+        Simulation::with_tracer(protocol, world, seed, limits, None)
     }
-}
 
-impl<P: Protocol, T: Tracer> Simulation<P, T> {
     /// Prepares a run like [`Simulation::new`] whose every dispatched event goes to `tracer`.
-    pub fn traced(protocol: P, world: World, seed: u64, limits: Limits, tracer: T) -> Self {
+    pub fn traced(protocol: P, world: World, seed: u64, limits: Limits, tracer: Box<dyn Tracer>) -> Self {
+        Simulation::with_tracer(protocol, world, seed, limits, Some(tracer))
+    }
+
+    fn with_tracer(protocol: P, world: World, seed: u64, limits: Limits, tracer: Option<Box<dyn Tracer>>) -> Self {
         let nodes = world.topology.nodes() as usize;
         let mut queue = EventQueue::new();
         for (time, fault) in world.fault_schedule {
@@ -203,15 +209,15 @@ impl<P: Protocol, T: Tracer> Simulation<P, T> {
         }
     }
 
-    /// Hands the event being dispatched to the tracer, `detail` filling in what it knows beyond
-    /// kind and node. Compiled away without a tracer.
+    /// Hands the event being dispatched to the tracer, if any, `detail` filling in what it knows
+    /// beyond kind and node.
     #[inline(always)]
     fn trace(&mut self, code: u8, node: NodeId, detail: impl FnOnce(&mut TracedEvent)) {
-        if T::ON {
+        if let Some(tracer) = self.tracer.as_mut() {
             let mut event =
                 TracedEvent { t_ns: self.now.0, kind: kind::NAMES[usize::from(code)], node, ..Default::default() };
             detail(&mut event);
-            self.tracer.record(&event);
+            tracer.record(&event);
         }
     }
 

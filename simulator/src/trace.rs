@@ -1,10 +1,12 @@
 //! Event traces: every event a run dispatches, as one JSON object per line, for seeing what
-//! happened inside a run. The engine is generic over a [`Tracer`]; with [`NoTrace`] every call
-//! compiles away, so a run without a trace costs nothing for the feature. A trace only observes:
+//! happened inside a run. A simulation built with a [`Tracer`] hands it a record of each event;
+//! without one the engine checks one field per event and builds nothing. A trace only observes:
 //! the digest and every result are the same with and without one.
 
+use std::cell::RefCell;
 use std::fmt::Debug;
 use std::io::Write;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -13,31 +15,16 @@ use crate::topology::NodeId;
 
 /// Receives every dispatched event.
 pub trait Tracer {
-    /// Whether events are recorded at all; when false the engine builds no records.
-    const ON: bool;
-
     /// Records one event.
     fn record(&mut self, event: &TracedEvent);
 }
 
-impl<T: Tracer> Tracer for &mut T {
-    const ON: bool = T::ON;
-
-    #[inline(always)]
+/// A tracer the caller keeps a handle to while the simulation owns the other, to read it after
+/// the run.
+impl<T: Tracer> Tracer for Rc<RefCell<T>> {
     fn record(&mut self, event: &TracedEvent) {
-        (**self).record(event);
+        self.borrow_mut().record(event);
     }
-}
-
-/// The tracer of runs without a trace.
-#[derive(Copy, Clone, Debug, Default)]
-pub struct NoTrace;
-
-impl Tracer for NoTrace {
-    const ON: bool = false;
-
-    #[inline(always)]
-    fn record(&mut self, _: &TracedEvent) {}
 }
 
 /// One dispatched event as a trace line.
@@ -109,7 +96,7 @@ impl<W: Write> TraceWriter<W> {
     }
 
     /// Flushes the output; returns the number of lines written, or the first write error.
-    pub fn finish(mut self) -> std::io::Result<u64> {
+    pub fn finish(&mut self) -> std::io::Result<u64> {
         match self.error.take() {
             Some(e) => Err(e),
             None => self.out.flush().map(|()| self.written),
@@ -118,8 +105,6 @@ impl<W: Write> TraceWriter<W> {
 }
 
 impl<W: Write> Tracer for TraceWriter<W> {
-    const ON: bool = true;
-
     fn record(&mut self, event: &TracedEvent) {
         if self.error.is_some() || !self.filter.keeps(event) {
             return;

@@ -104,6 +104,20 @@ impl ReplicaGroup {
         self.nodes.replica(node).map(|r| r as usize)
     }
 
+    /// Runs `handler` with the replica at `node` (if it is a member), the shared state and the
+    /// group's host inside the outer protocol.
+    fn at_replica<P: Hosts, A: Application>(
+        &mut self,
+        node: NodeId,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+        handler: impl FnOnce(u32, &mut Replica, &mut Shared, &mut Scoped<'_, '_, P, A>),
+    ) {
+        let Some(r) = self.replica_at(node) else { return };
+        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
+        handler(r as u32, &mut self.replicas[r], &mut self.shared, &mut host);
+    }
+
     /// Sends `request` from its client (a node registered as a client of the group), counted as
     /// client traffic.
     pub fn submit<P: Hosts, A: Application>(
@@ -125,10 +139,11 @@ impl ReplicaGroup {
 
     /// A member starts: a replica scheduled to misbehave arms the moment it starts.
     pub fn on_start<P: Hosts, A: Application>(&mut self, node: NodeId, ctx: &mut Context<'_, P>, app: &mut A) {
-        let Some(r) = self.replica_at(node) else { return };
-        if let Some(from) = self.replicas[r].fault_start() {
-            Scoped { ctx, app, nodes: &self.nodes, group: self.id }.set_timer(from, Timer::Misbehave);
-        }
+        self.at_replica(node, ctx, app, |_, replica, _, host| {
+            if let Some(from) = replica.fault_start() {
+                host.set_timer(from, Timer::Misbehave);
+            }
+        });
     }
 
     /// A group message from `from` reached member `node`: its authentication is checked on the
@@ -141,14 +156,15 @@ impl ReplicaGroup {
         ctx: &mut Context<'_, P>,
         app: &mut A,
     ) {
-        let (Some(r), Some(from)) = (self.replica_at(node), self.nodes.local(from)) else { return };
-        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
-        let cost = self.shared.verification_cost(&msg.body);
-        if cost == SimDuration::ZERO {
-            self.replicas[r].handle(from, msg.body, &mut self.shared, &mut host);
-        } else {
-            host.run_cpu(cost, CpuJob::Receive { from, body: msg.body });
-        }
+        let Some(from) = self.nodes.local(from) else { return };
+        self.at_replica(node, ctx, app, |_, replica, shared, host| {
+            let cost = shared.verification_cost(&msg.body);
+            if cost == SimDuration::ZERO {
+                replica.handle(from, msg.body, shared, host);
+            } else {
+                host.run_cpu(cost, CpuJob::Receive { from, body: msg.body });
+            }
+        });
     }
 
     /// A replica timer fired at `node`.
@@ -159,19 +175,16 @@ impl ReplicaGroup {
         ctx: &mut Context<'_, P>,
         app: &mut A,
     ) {
-        let Some(r) = self.replica_at(node) else { return };
-        let (shared, replica) = (&mut self.shared, &mut self.replicas[r]);
-        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
-        match timer {
-            Timer::Batch { generation } => replica.on_batch_timer(generation, shared, &mut host),
-            Timer::ViewChange { generation } => replica.on_view_change_timer(generation, shared, &mut host),
-            Timer::Resend => replica.on_resend_timer(shared, &mut host),
+        self.at_replica(node, ctx, app, |_, replica, shared, host| match timer {
+            Timer::Batch { generation } => replica.on_batch_timer(generation, shared, host),
+            Timer::ViewChange { generation } => replica.on_view_change_timer(generation, shared, host),
+            Timer::Resend => replica.on_resend_timer(shared, host),
             Timer::Misbehave => {
                 if replica.active && replica.is_primary_of(replica.view, shared) {
-                    shared.primary_failed(replica.view, host.ctx.now());
+                    shared.primary_failed(replica.view, host.now());
                 }
             }
-        }
+        });
     }
 
     /// A replica's CPU job finished at `node`.
@@ -182,14 +195,11 @@ impl ReplicaGroup {
         ctx: &mut Context<'_, P>,
         app: &mut A,
     ) {
-        let Some(r) = self.replica_at(node) else { return };
-        let (shared, replica) = (&mut self.shared, &mut self.replicas[r]);
-        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
-        match job {
-            CpuJob::Receive { from, body } => replica.handle(from, body, shared, &mut host),
-            CpuJob::Emit { to, body } => shared.transmit(r as u32, to, body, &mut host),
-            CpuJob::Execute { seq, index } => replica.executed_request(seq, index as usize, shared, &mut host),
-        }
+        self.at_replica(node, ctx, app, |r, replica, shared, host| match job {
+            CpuJob::Receive { from, body } => replica.handle(from, body, shared, host),
+            CpuJob::Emit { to, body } => shared.transmit(r, to, body, host),
+            CpuJob::Execute { seq, index } => replica.executed_request(seq, index as usize, shared, host),
+        });
     }
 
     /// A replica's disk operation finished at `node`.
@@ -200,13 +210,10 @@ impl ReplicaGroup {
         ctx: &mut Context<'_, P>,
         app: &mut A,
     ) {
-        let Some(r) = self.replica_at(node) else { return };
-        let (shared, replica) = (&mut self.shared, &mut self.replicas[r]);
-        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
-        match job {
-            DiskJob::Persisted(body) => replica.emit(Targets::Replicas, body, shared, &mut host),
-            DiskJob::Fetch { seq } => replica.fetched(seq, shared, &mut host),
-        }
+        self.at_replica(node, ctx, app, |_, replica, shared, host| match job {
+            DiskJob::Persisted(body) => replica.emit(Targets::Replicas, body, shared, host),
+            DiskJob::Fetch { seq } => replica.fetched(seq, shared, host),
+        });
     }
 
     /// Member `node` crashed at `now`.
@@ -221,8 +228,6 @@ impl ReplicaGroup {
 
     /// Member `node` restarted.
     pub fn on_recover<P: Hosts, A: Application>(&mut self, node: NodeId, ctx: &mut Context<'_, P>, app: &mut A) {
-        let Some(r) = self.replica_at(node) else { return };
-        let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
-        self.replicas[r].recover(&mut self.shared, &mut host);
+        self.at_replica(node, ctx, app, |_, replica, shared, host| replica.recover(shared, host));
     }
 }

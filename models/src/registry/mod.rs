@@ -12,7 +12,7 @@ mod plot_spec;
 mod section;
 
 pub use plot_spec::{PlotKind, PlotSpec, ReferenceLine};
-pub use section::{Finished, ProtocolConfig, Section, Trace};
+pub use section::{Finished, ProtocolConfig, Section};
 
 use std::fmt::Debug;
 use std::marker::PhantomData;

@@ -2,13 +2,12 @@
 //! trait object, read and written as `Name(fields...)` like an enum variant.
 
 use std::fmt;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde::de::{DeserializeSeed, EnumAccess, Error as _, VariantAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use simulator::config::ConfigError;
-use simulator::trace::{TraceWriter, Tracer};
+use simulator::trace::Tracer;
 use simulator::{Limits, Report, RunStats, Simulation, StopReason, World};
 
 use super::{ItemCurve, PlotSpec, ProtocolEntry, Registered, Setting};
@@ -36,7 +35,7 @@ pub trait Section: fmt::Debug + Send + Sync {
         setting: &Setting<'_>,
         seed: u64,
         limits: Limits,
-        trace: Option<&mut Trace>,
+        trace: Option<Box<dyn Tracer>>,
     ) -> Finished;
     /// The config, for serialisation.
     fn config(&self) -> &dyn erased_serde::Serialize;
@@ -56,11 +55,8 @@ pub struct Finished {
     pub loop_time: Duration,
 }
 
-/// Where a traced run writes its events.
-pub type Trace = TraceWriter<Box<dyn Write + Send>>;
-
 /// Runs `simulation` to a stop condition, timing the event loop.
-fn finish<M: Model, T: Tracer>(simulation: Simulation<M, T>) -> Finished {
+fn finish<M: Model>(simulation: Simulation<M>) -> Finished {
     let looping = Instant::now();
     let (model, stats) = simulation.run();
     let loop_time = looping.elapsed();
@@ -108,7 +104,7 @@ impl<M: Registered> Section for Typed<M> {
         setting: &Setting<'_>,
         seed: u64,
         limits: Limits,
-        trace: Option<&mut Trace>,
+        trace: Option<Box<dyn Tracer>>,
     ) -> Finished {
         let protocol = M::build(&self.0, setting, seed);
         match trace {
