@@ -70,8 +70,10 @@ fn a_pbft_backup_prepares_commits_and_replies() {
     let config = PbftConfig { costs: Costs::free(), resend_interval: SimDuration::ZERO, ..PbftConfig::default() };
     let mut pbft = Pbft::new(config, 5, vec![0, 1, 2, 3], 1);
     let mut h = Harness::new(Topology::complete(5), 1);
-    let request =
-        Request { id: RequestId { client: 0, number: 0 }, payload: Payload { bytes: 128, ..Payload::default() } };
+    let request = Arc::new(Request {
+        id: RequestId { client: 0, number: 0 },
+        payload: Payload { bytes: 128, ..Payload::default() },
+    });
     let batch = Arc::new(Batch::new(vec![request.clone()], 0));
     let digest = batch.digest;
 

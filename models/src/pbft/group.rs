@@ -5,6 +5,8 @@
 //! The outer protocol hands the group the events of its members (messages, timers, jobs, crashes)
 //! and sends its clients' requests through [`ReplicaGroup::submit`].
 
+use std::sync::Arc;
+
 use simulator::{Context, NodeId, SimDuration, SimTime};
 
 use super::checker::SafetyChecker;
@@ -124,7 +126,7 @@ impl ReplicaGroup {
         &mut self,
         client: NodeId,
         to: Submit,
-        request: Request,
+        request: Arc<Request>,
         ctx: &mut Context<'_, P>,
         app: &mut A,
     ) {

@@ -112,7 +112,11 @@ impl Membership {
     }
 
     /// The node of local id `local`.
+    #[inline]
     pub fn node(&self, local: u32) -> NodeId {
+        if self.by_node.is_empty() {
+            return local;
+        }
         let n = self.members.len();
         match (local as usize).checked_sub(n) {
             None => self.members[local as usize],

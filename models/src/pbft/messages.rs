@@ -61,7 +61,7 @@ pub struct Payload {
 #[derive(Debug)]
 pub struct Batch {
     /// The requests, in execution order.
-    pub requests: Vec<Request>,
+    pub requests: Vec<Arc<Request>>,
     /// Distinguishes batches with equal requests (an equivocating primary varies it).
     pub nonce: u64,
     /// Digest of the request ids and nonce.
@@ -72,7 +72,7 @@ pub struct Batch {
 
 impl Batch {
     /// A batch of `requests`; conflicts follow from their accesses.
-    pub fn new(requests: Vec<Request>, nonce: u64) -> Self {
+    pub fn new(requests: Vec<Arc<Request>>, nonce: u64) -> Self {
         let digest = requests.iter().fold(splitmix64(nonce ^ 0xB47C), |acc, r| {
             splitmix64(acc ^ splitmix64((u64::from(r.id.client) << 40) ^ r.id.number))
         });
@@ -177,8 +177,9 @@ pub struct Snapshot {
 /// The body of a message.
 #[derive(Clone, Debug)]
 pub enum Body {
-    /// A client request (also forwarded by backups to the primary).
-    Request(Request),
+    /// A client request (also forwarded by backups to the primary), shared by every copy of it:
+    /// a request carries its payload's key lists, and messages stay small in the event queue.
+    Request(Arc<Request>),
     /// A replica's reply to a client.
     Reply {
         /// The replica's view, which tells the client the primary.
@@ -465,8 +466,8 @@ mod tests {
         assert!(set.insert(5) && set.contains(5) && !set.contains(4));
     }
 
-    fn request(number: u64, bytes: u64) -> Request {
-        Request { id: RequestId { client: 0, number }, payload: Payload { bytes, ..Payload::default() } }
+    fn request(number: u64, bytes: u64) -> Arc<Request> {
+        Arc::new(Request { id: RequestId { client: 0, number }, payload: Payload { bytes, ..Payload::default() } })
     }
 
     #[test]

@@ -113,14 +113,14 @@ pub(super) struct Replica {
     // Primary.
     pub(super) next_seq: Seq,
     /// Requests waiting to be batched, in arrival order.
-    pub(super) queue: VecDeque<Request>,
+    pub(super) queue: VecDeque<Arc<Request>>,
     /// Requests queued or proposed by this primary and not yet executed.
-    pub(super) queued: BTreeMap<RequestId, Request>,
+    pub(super) queued: BTreeMap<RequestId, Arc<Request>>,
     pub(super) batch_timer: Option<(TimerId, u64)>,
     pub(super) batch_due: bool,
     // Backup.
     /// Requests received and not yet executed.
-    pub(super) pending: BTreeMap<RequestId, Request>,
+    pub(super) pending: BTreeMap<RequestId, Arc<Request>>,
     pub(super) vc_timer: Option<(TimerId, u64)>,
     /// View changes since the last request executed: the timeout is doubled for each.
     pub(super) backoff: u32,
@@ -255,7 +255,7 @@ impl Replica {
         self.emit(Targets::One(shared.client_local(request.client)), body, shared, ctx);
     }
 
-    fn on_request(&mut self, from: u32, request: Request, shared: &mut Shared, ctx: &mut impl Host) {
+    fn on_request(&mut self, from: u32, request: Arc<Request>, shared: &mut Shared, ctx: &mut impl Host) {
         let id = request.id;
         if self.executed[id.client as usize].contains(id.number) {
             // Executed already: the reply was lost, or the client retransmitted.
@@ -313,7 +313,7 @@ impl Replica {
                 return;
             }
             let take = batch_size.min(self.queue.len());
-            let requests: Vec<Request> = self.queue.drain(..take).collect();
+            let requests: Vec<Arc<Request>> = self.queue.drain(..take).collect();
             self.batch_due = false;
             self.cancel_batch_timer(ctx);
             let seq = self.next_seq;

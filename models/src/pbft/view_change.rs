@@ -192,7 +192,7 @@ impl Replica {
             self.stabilize(p.stable, p.stable_digest, p.stable_source, shared, ctx);
         }
         let primary = self.is_primary_of(view, shared);
-        let mut proposed: Vec<Request> = Vec::new();
+        let mut proposed: Vec<Arc<Request>> = Vec::new();
         for (seq, batch) in &p.batches {
             if *seq > self.stable {
                 proposed.extend(batch.requests.iter().cloned());
@@ -204,7 +204,7 @@ impl Replica {
             self.next_seq = top.max(self.stable).max(self.last_executed) + 1;
             // Requests waiting here and not re-proposed are batched anew, in request order.
             let proposed_ids: BTreeSet<RequestId> = proposed.iter().map(|r| r.id).collect();
-            let mut waiting: Vec<Request> = self
+            let mut waiting: Vec<Arc<Request>> = self
                 .pending
                 .values()
                 .chain(self.queued.values())
@@ -234,7 +234,7 @@ mod tests {
 
     fn batch(number: u64) -> Arc<Batch> {
         let request = Request { id: RequestId { client: 0, number }, payload: Default::default() };
-        Arc::new(Batch::new(vec![request], 0))
+        Arc::new(Batch::new(vec![Arc::new(request)], 0))
     }
 
     fn vc(replica: u32, stable: Seq, prepared: Vec<(Seq, View, Arc<Batch>)>) -> Arc<ViewChange> {
