@@ -1,7 +1,7 @@
 //! Handlers called one at a time through `simulator::harness::Harness`, without an engine: the
 //! exact messages, timers and jobs a Bitcoin node and a PBFT backup produce for each input.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use models::bitcoin::{Bitcoin, BitcoinConfig, Body as BlockBody, HashPower, Job, Relay, Timer as BlockTimer};
 use models::pbft::{Batch, Body, Costs, Payload, Pbft, PbftConfig, Request, RequestId, Wire};
@@ -70,11 +70,11 @@ fn a_pbft_backup_prepares_commits_and_replies() {
     let config = PbftConfig { costs: Costs::free(), resend_interval: SimDuration::ZERO, ..PbftConfig::default() };
     let mut pbft = Pbft::new(config, 5, vec![0, 1, 2, 3], 1);
     let mut h = Harness::new(Topology::complete(5), 1);
-    let request = Arc::new(Request {
+    let request = Rc::new(Request {
         id: RequestId { client: 0, number: 0 },
         payload: Payload { bytes: 128, ..Payload::default() },
     });
-    let batch = Arc::new(Batch::new(vec![request.clone()], 0));
+    let batch = Rc::new(Batch::new(vec![request.clone()], 0));
     let digest = batch.digest;
 
     let prepared = h.message(&mut pbft, 1, 0, pbft_wire(Body::PrePrepare { view: 0, seq: 1, batch }));

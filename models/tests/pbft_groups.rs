@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use models::pbft::{
     Application, Batch, Body, CpuJob, DiskJob, GroupId, Hosts, Payload, PbftConfig, ReplicaGroup, Request, RequestId,
@@ -95,8 +95,8 @@ impl TwoGroups {
         }
     }
 
-    fn request(client: u32, number: u64) -> Arc<Request> {
-        Arc::new(Request { id: RequestId { client, number }, payload: Payload { bytes: 100, ..Payload::default() } })
+    fn request(client: u32, number: u64) -> Rc<Request> {
+        Rc::new(Request { id: RequestId { client, number }, payload: Payload { bytes: 100, ..Payload::default() } })
     }
 
     /// Requests accepted by `client` from `group`: f + 1 = 2 replicas agreed on the result.

@@ -2,7 +2,7 @@
 //! numbers a replica multicasts its state digest; 2f + 1 matching ones make the checkpoint stable,
 //! which truncates the log, and a replica behind a stable checkpoint fetches the state.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use super::host::Host;
 use super::messages::{Body, Seq, Snapshot};
@@ -40,7 +40,7 @@ impl Replica {
         }
     }
 
-    pub(super) fn on_state_reply(&mut self, snapshot: Arc<Snapshot>, shared: &mut Shared, ctx: &mut impl Host) {
+    pub(super) fn on_state_reply(&mut self, snapshot: Rc<Snapshot>, shared: &mut Shared, ctx: &mut impl Host) {
         if snapshot.seq <= self.last_executed || snapshot.seq != self.stable || snapshot.digest != self.stable_digest {
             return;
         }

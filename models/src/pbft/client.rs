@@ -3,7 +3,7 @@
 //! Clients are load generators: their CPU is not modelled.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use simulator::sampling::standard_exponential;
 use simulator::{Context, NodeId, SimDuration, SimTime, TimerId};
@@ -83,11 +83,11 @@ impl Client {
 
     /// Request `number` of this client: the configured size and execution cost, and the keys the
     /// workload draws for it.
-    fn request(&self, number: u64, group: &ReplicaGroup, side: &ClientSide) -> Arc<Request> {
+    fn request(&self, number: u64, group: &ReplicaGroup, side: &ClientSide) -> Rc<Request> {
         let id = RequestId { client: self.index, number };
         let config = group.config();
         let access = side.keys.as_ref().map(|keys| keys.access(id)).unwrap_or_default();
-        Arc::new(Request {
+        Rc::new(Request {
             id,
             payload: Payload { bytes: config.request_size.bytes(), cost: config.costs.execute, access },
         })

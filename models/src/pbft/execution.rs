@@ -4,7 +4,7 @@
 //! request as the batch finishes; its outcome is the reply.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use simulator::SimDuration;
 use simulator::rng::splitmix64;
@@ -33,7 +33,7 @@ impl Replica {
     }
 
     /// Reads missed state from disk, then releases requests onto the cores in conflict order.
-    fn start_execution(&mut self, seq: Seq, batch: Arc<Batch>, shared: &mut Shared, ctx: &mut impl Host) {
+    fn start_execution(&mut self, seq: Seq, batch: Rc<Batch>, shared: &mut Shared, ctx: &mut impl Host) {
         let fresh: Vec<bool> =
             batch.requests.iter().map(|r| !self.executed[r.id.client as usize].contains(r.id.number)).collect();
         let mut misses = 0u32;
@@ -115,7 +115,7 @@ impl Replica {
         self.progressed = ctx.now();
         if seq % shared.config.checkpoint_interval == 0 {
             let snapshot = Snapshot { seq, digest: self.state_digest, executed: self.executed.clone() };
-            self.snapshots.insert(seq, Arc::new(snapshot));
+            self.snapshots.insert(seq, Rc::new(snapshot));
             shared.checker.checkpoint(self.id, seq, self.state_digest, ctx.now());
             let digest = self.state_digest;
             self.checkpoint_out = Some((seq, digest));

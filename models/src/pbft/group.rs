@@ -5,7 +5,7 @@
 //! The outer protocol hands the group the events of its members (messages, timers, jobs, crashes)
 //! and sends its clients' requests through [`ReplicaGroup::submit`].
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use simulator::{Context, NodeId, SimDuration, SimTime};
 
@@ -126,7 +126,7 @@ impl ReplicaGroup {
         &mut self,
         client: NodeId,
         to: Submit,
-        request: Arc<Request>,
+        request: Rc<Request>,
         ctx: &mut Context<'_, P>,
         app: &mut A,
     ) {

@@ -4,7 +4,7 @@
 //! any outer protocol whose message, timer and job types carry PBFT's, tagged with the group
 //! ([`Hosts`]): the mapping is static, so an outer protocol needs no dynamic typing.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime, TimerId};
 
@@ -39,7 +39,7 @@ pub trait Host {
     /// Replica `replica` committed `batch` at `seq`: told in sequence order, null batches
     /// included, as each batch is about to execute (sequence numbers covered by a state transfer
     /// are skipped).
-    fn committed(&mut self, replica: u32, seq: Seq, batch: &Arc<Batch>);
+    fn committed(&mut self, replica: u32, seq: Seq, batch: &Rc<Batch>);
     /// Replica `replica` installed `view`.
     fn view_installed(&mut self, replica: u32, view: View);
 }
@@ -112,7 +112,7 @@ impl Membership {
     }
 
     /// The node of local id `local`.
-    #[inline]
+    #[inline(always)]
     pub fn node(&self, local: u32) -> NodeId {
         if self.by_node.is_empty() {
             return local;
@@ -125,6 +125,7 @@ impl Membership {
     }
 
     /// The local id of `node`, if it belongs to the group.
+    #[inline]
     pub fn local(&self, node: NodeId) -> Option<u32> {
         if self.by_node.is_empty() {
             return ((node as usize) < self.members.len() + self.clients.len()).then_some(node);
@@ -133,6 +134,7 @@ impl Membership {
     }
 
     /// The replica index of `node`, if it is a member.
+    #[inline]
     pub fn replica(&self, node: NodeId) -> Option<u32> {
         self.local(node).filter(|&local| (local as usize) < self.members.len())
     }
@@ -151,48 +153,59 @@ pub struct Scoped<'s, 'a, P: Protocol, A> {
 }
 
 impl<P: Hosts, A: Application> Host for Scoped<'_, '_, P, A> {
+    #[inline(always)]
     fn now(&self) -> SimTime {
         self.ctx.now()
     }
 
+    #[inline(always)]
     fn send(&mut self, to: u32, msg: Wire) {
         self.ctx.send(self.nodes.node(to), P::wrap_message(self.group, msg));
     }
 
+    #[inline(always)]
     fn set_timer(&mut self, after: SimDuration, timer: Timer) -> TimerId {
         self.ctx.set_timer(after, P::wrap_timer(self.group, timer))
     }
 
+    #[inline(always)]
     fn cancel_timer(&mut self, id: TimerId) {
         self.ctx.cancel_timer(id);
     }
 
+    #[inline(always)]
     fn run_cpu(&mut self, duration: SimDuration, job: CpuJob) {
         self.ctx.run_cpu(duration, P::wrap_cpu(self.group, job));
     }
 
+    #[inline(always)]
     fn disk_read(&mut self, bytes: u64, job: DiskJob) {
         self.ctx.disk_read(bytes, P::wrap_disk(self.group, job));
     }
 
+    #[inline(always)]
     fn disk_write(&mut self, bytes: u64, job: DiskJob) {
         self.ctx.disk_write(bytes, P::wrap_disk(self.group, job));
     }
 
+    #[inline(always)]
     fn execute(&mut self, replica: u32, seq: Seq, request: &Request) -> u64 {
         let now = self.ctx.now();
         self.app.execute(self.group, replica, seq, request, now)
     }
 
+    #[inline(always)]
     fn recall(&self, replica: u32, request: &Request) -> Option<u64> {
         self.app.recall(self.group, replica, request)
     }
 
-    fn committed(&mut self, replica: u32, seq: Seq, batch: &Arc<Batch>) {
+    #[inline(always)]
+    fn committed(&mut self, replica: u32, seq: Seq, batch: &Rc<Batch>) {
         let now = self.ctx.now();
         self.app.committed(self.group, replica, seq, batch, now);
     }
 
+    #[inline(always)]
     fn view_installed(&mut self, replica: u32, view: View) {
         let now = self.ctx.now();
         self.app.view_installed(self.group, replica, view, now);

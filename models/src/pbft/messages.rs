@@ -7,7 +7,7 @@
 //! VIEW-CHANGE and NEW-VIEW are counted at the size of the messages they contain, with
 //! PRE-PREPAREs there identifying their batch by digest only, as in Castro–Liskov.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use simulator::rng::splitmix64;
 
@@ -61,7 +61,7 @@ pub struct Payload {
 #[derive(Debug)]
 pub struct Batch {
     /// The requests, in execution order.
-    pub requests: Vec<Arc<Request>>,
+    pub requests: Vec<Rc<Request>>,
     /// Distinguishes batches with equal requests (an equivocating primary varies it).
     pub nonce: u64,
     /// Digest of the request ids and nonce.
@@ -72,7 +72,7 @@ pub struct Batch {
 
 impl Batch {
     /// A batch of `requests`; conflicts follow from their accesses.
-    pub fn new(requests: Vec<Arc<Request>>, nonce: u64) -> Self {
+    pub fn new(requests: Vec<Rc<Request>>, nonce: u64) -> Self {
         let digest = requests.iter().fold(splitmix64(nonce ^ 0xB47C), |acc, r| {
             splitmix64(acc ^ splitmix64((u64::from(r.id.client) << 40) ^ r.id.number))
         });
@@ -104,7 +104,7 @@ pub struct Prepared {
     /// View in which it prepared.
     pub view: View,
     /// The batch.
-    pub batch: Arc<Batch>,
+    pub batch: Rc<Batch>,
 }
 
 /// VIEW-CHANGE: a replica's stable checkpoint and its prepared certificates above it.
@@ -128,13 +128,13 @@ pub struct NewView {
     /// The new view.
     pub view: View,
     /// At least 2f + 1 VIEW-CHANGE messages for it, from distinct replicas.
-    pub view_changes: Vec<Arc<ViewChange>>,
+    pub view_changes: Vec<Rc<ViewChange>>,
     /// The stable checkpoint the new view starts from, and its state digest.
     pub stable: Seq,
     /// State digest at `stable`.
     pub stable_digest: u64,
     /// A batch (possibly null) for every sequence number from `stable + 1` upward.
-    pub proposals: Vec<(Seq, Arc<Batch>)>,
+    pub proposals: Vec<(Seq, Rc<Batch>)>,
 }
 
 /// The requests one client has had executed: everything below `below`, plus `above`.
@@ -179,7 +179,7 @@ pub struct Snapshot {
 pub enum Body {
     /// A client request (also forwarded by backups to the primary), shared by every copy of it:
     /// a request carries its payload's key lists, and messages stay small in the event queue.
-    Request(Arc<Request>),
+    Request(Rc<Request>),
     /// A replica's reply to a client.
     Reply {
         /// The replica's view, which tells the client the primary.
@@ -196,7 +196,7 @@ pub enum Body {
         /// Sequence number.
         seq: Seq,
         /// The batch.
-        batch: Arc<Batch>,
+        batch: Rc<Batch>,
     },
     /// A backup accepted the PRE-PREPARE.
     Prepare {
@@ -224,9 +224,9 @@ pub enum Body {
         digest: u64,
     },
     /// VIEW-CHANGE.
-    ViewChange(Arc<ViewChange>),
+    ViewChange(Rc<ViewChange>),
     /// NEW-VIEW.
-    NewView(Arc<NewView>),
+    NewView(Rc<NewView>),
     /// The sender cannot execute `executed + 1` in `view`: it asks the others to resend what they
     /// sent for the sequence numbers after `executed`.
     Status {
@@ -241,7 +241,7 @@ pub enum Body {
         seq: Seq,
     },
     /// The state at a checkpoint.
-    StateReply(Arc<Snapshot>),
+    StateReply(Rc<Snapshot>),
 }
 
 /// What kind of message a body is, for per-kind counters.
@@ -466,8 +466,8 @@ mod tests {
         assert!(set.insert(5) && set.contains(5) && !set.contains(4));
     }
 
-    fn request(number: u64, bytes: u64) -> Arc<Request> {
-        Arc::new(Request { id: RequestId { client: 0, number }, payload: Payload { bytes, ..Payload::default() } })
+    fn request(number: u64, bytes: u64) -> Rc<Request> {
+        Rc::new(Request { id: RequestId { client: 0, number }, payload: Payload { bytes, ..Payload::default() } })
     }
 
     #[test]
@@ -488,10 +488,10 @@ mod tests {
         assert_eq!(sizes.of(&Body::Prepare { view: 0, seq: 1, digest: 0 }), 48 + 32 + 96);
         // A request: header, 128-byte payload, 4 MACs; a pre-prepare of two of them, and of
         // requests with payloads of their own.
-        let batch = Arc::new(Batch::new(vec![request(0, 128); 2], 0));
+        let batch = Rc::new(Batch::new(vec![request(0, 128); 2], 0));
         assert_eq!(sizes.of(&Body::Request(request(0, 128))), 48 + 128 + 128);
         assert_eq!(sizes.of(&Body::PrePrepare { view: 0, seq: 1, batch }), 48 + 32 + 2 * 304 + 96);
-        let mixed = Arc::new(Batch::new(vec![request(0, 10), request(1, 1000)], 0));
+        let mixed = Rc::new(Batch::new(vec![request(0, 10), request(1, 1000)], 0));
         assert_eq!(sizes.of(&Body::PrePrepare { view: 0, seq: 1, batch: mixed }), 48 + 32 + 2 * 176 + 1010 + 96);
         let signed = Sizes::new(&PbftConfig { auth: Auth::Signatures, ..config }, 4, 1);
         assert_eq!(signed.of(&Body::Commit { view: 0, seq: 1, digest: 0 }), 48 + 32 + 64);

@@ -5,7 +5,7 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use simulator::{SimDuration, SimTime, TimerId};
 
@@ -24,14 +24,14 @@ pub(super) struct Slot {
     /// The view the per-view fields below belong to.
     pub(super) view: View,
     /// The PRE-PREPARE accepted in `view`.
-    pub(super) proposal: Option<Arc<Batch>>,
+    pub(super) proposal: Option<Rc<Batch>>,
     prepares: Votes,
     commits: Votes,
     prepared: bool,
     /// The batch committed here, in whatever view (committed batches never change).
-    pub(super) committed: Option<Arc<Batch>>,
+    pub(super) committed: Option<Rc<Batch>>,
     /// The prepared certificate of the highest view, kept across view changes.
-    pub(super) certificate: Option<(View, Arc<Batch>)>,
+    pub(super) certificate: Option<(View, Rc<Batch>)>,
     /// When the slot last gained a proposal or a vote.
     pub(super) touched: SimTime,
 }
@@ -84,7 +84,7 @@ struct Vote {
 /// A batch being executed.
 pub(super) struct Running {
     pub(super) seq: Seq,
-    pub(super) batch: Arc<Batch>,
+    pub(super) batch: Rc<Batch>,
     /// Whether each request is new (a request already executed through another batch is skipped).
     pub(super) fresh: Vec<bool>,
     pub(super) tracker: ReadyTracker,
@@ -102,7 +102,7 @@ pub(super) struct Replica {
     pub(super) stable: Seq,
     pub(super) stable_digest: u64,
     pub(super) checkpoint_votes: BTreeMap<Seq, Votes>,
-    pub(super) snapshots: BTreeMap<Seq, Arc<Snapshot>>,
+    pub(super) snapshots: BTreeMap<Seq, Rc<Snapshot>>,
     pub(super) last_executed: Seq,
     /// The last sequence number whose commit the application was told of.
     pub(super) reported: Seq,
@@ -113,21 +113,21 @@ pub(super) struct Replica {
     // Primary.
     pub(super) next_seq: Seq,
     /// Requests waiting to be batched, in arrival order.
-    pub(super) queue: VecDeque<Arc<Request>>,
+    pub(super) queue: VecDeque<Rc<Request>>,
     /// Requests queued or proposed by this primary and not yet executed.
-    pub(super) queued: BTreeMap<RequestId, Arc<Request>>,
+    pub(super) queued: BTreeMap<RequestId, Rc<Request>>,
     pub(super) batch_timer: Option<(TimerId, u64)>,
     pub(super) batch_due: bool,
     // Backup.
     /// Requests received and not yet executed.
-    pub(super) pending: BTreeMap<RequestId, Arc<Request>>,
+    pub(super) pending: BTreeMap<RequestId, Rc<Request>>,
     pub(super) vc_timer: Option<(TimerId, u64)>,
     /// View changes since the last request executed: the timeout is doubled for each.
     pub(super) backoff: u32,
     /// Whether 2f + 1 replicas have asked for the view this replica is changing to.
     pub(super) quorum_for_view: bool,
     pub(super) timer_generation: u64,
-    pub(super) view_changes: BTreeMap<View, BTreeMap<u32, Arc<ViewChange>>>,
+    pub(super) view_changes: BTreeMap<View, BTreeMap<u32, Rc<ViewChange>>>,
     /// Whether the resend timer is armed.
     pub(super) resend_armed: bool,
     /// When execution last advanced (or the replica entered its view).
@@ -135,7 +135,7 @@ pub(super) struct Replica {
     /// This replica's latest CHECKPOINT, until it becomes stable.
     pub(super) checkpoint_out: Option<(Seq, u64)>,
     /// The NEW-VIEW installed last, resent to replicas still trying to leave an older view.
-    pub(super) new_view: Option<Arc<NewView>>,
+    pub(super) new_view: Option<Rc<NewView>>,
     /// Messages of a view this replica has not entered yet.
     pub(super) future: Vec<(u32, Body)>,
     fault: Option<ByzantineConfig>,
@@ -255,7 +255,7 @@ impl Replica {
         self.emit(Targets::One(shared.client_local(request.client)), body, shared, ctx);
     }
 
-    fn on_request(&mut self, from: u32, request: Arc<Request>, shared: &mut Shared, ctx: &mut impl Host) {
+    fn on_request(&mut self, from: u32, request: Rc<Request>, shared: &mut Shared, ctx: &mut impl Host) {
         let id = request.id;
         if self.executed[id.client as usize].contains(id.number) {
             // Executed already: the reply was lost, or the client retransmitted.
@@ -313,17 +313,17 @@ impl Replica {
                 return;
             }
             let take = batch_size.min(self.queue.len());
-            let requests: Vec<Arc<Request>> = self.queue.drain(..take).collect();
+            let requests: Vec<Rc<Request>> = self.queue.drain(..take).collect();
             self.batch_due = false;
             self.cancel_batch_timer(ctx);
             let seq = self.next_seq;
             self.next_seq += 1;
-            let batch = Arc::new(Batch::new(requests, 0));
+            let batch = Rc::new(Batch::new(requests, 0));
             self.propose(seq, batch, shared, ctx);
         }
     }
 
-    fn propose(&mut self, seq: Seq, batch: Arc<Batch>, shared: &mut Shared, ctx: &mut impl Host) {
+    fn propose(&mut self, seq: Seq, batch: Rc<Batch>, shared: &mut Shared, ctx: &mut impl Host) {
         let view = self.view;
         let slot = self.log.entry(seq).or_default();
         slot.enter(view, ctx.now());
@@ -331,7 +331,7 @@ impl Replica {
         self.arm_resend(shared, ctx);
         if self.misbehaves(Behaviour::Equivocate, ctx.now()) {
             // Half the backups get the batch, the other half a different batch under the same number.
-            let twin = Arc::new(Batch::new(batch.requests.clone(), batch.nonce + 1));
+            let twin = Rc::new(Batch::new(batch.requests.clone(), batch.nonce + 1));
             let backups: Vec<u32> = (0..shared.n).filter(|&r| r != self.id).collect();
             let half = backups.len().div_ceil(2);
             for (i, &r) in backups.iter().enumerate() {
@@ -344,7 +344,7 @@ impl Replica {
     }
 
     /// Accepts a PRE-PREPARE for `seq` in the current view and answers with PREPARE.
-    pub(super) fn accept_proposal(&mut self, seq: Seq, batch: Arc<Batch>, shared: &mut Shared, ctx: &mut impl Host) {
+    pub(super) fn accept_proposal(&mut self, seq: Seq, batch: Rc<Batch>, shared: &mut Shared, ctx: &mut impl Host) {
         let view = self.view;
         let slot = self.log.entry(seq).or_default();
         slot.enter(view, ctx.now());
@@ -370,7 +370,7 @@ impl Replica {
         from: u32,
         view: View,
         seq: Seq,
-        batch: Arc<Batch>,
+        batch: Rc<Batch>,
         shared: &mut Shared,
         ctx: &mut impl Host,
     ) {

@@ -2,7 +2,7 @@
 //! and the group's counters, and the one place messages go on the wire.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use simulator::{SimDuration, SimTime};
 
@@ -141,7 +141,7 @@ impl Shared {
     }
 
     /// A NEW-VIEW went out with these proposals.
-    pub(super) fn new_view_sent(&mut self, batches: &[(Seq, Arc<Batch>)]) {
+    pub(super) fn new_view_sent(&mut self, batches: &[(Seq, Rc<Batch>)]) {
         let nulls = batches.iter().filter(|(_, b)| b.requests.is_empty()).count() as u64;
         self.stats.null_proposals += nulls;
         self.stats.reproposed += batches.len() as u64 - nulls;

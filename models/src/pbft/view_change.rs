@@ -5,7 +5,7 @@
 //! Backups recompute the proposals from the VIEW-CHANGEs inside NEW-VIEW before installing it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use super::config::Behaviour;
 use super::host::Host;
@@ -19,24 +19,24 @@ pub(super) struct Proposals {
     pub(super) stable_digest: u64,
     /// The replica whose VIEW-CHANGE named that checkpoint (it can hand over the state).
     pub(super) stable_source: u32,
-    pub(super) batches: Vec<(Seq, Arc<Batch>)>,
+    pub(super) batches: Vec<(Seq, Rc<Batch>)>,
 }
 
 /// The new view's proposals: from the highest stable checkpoint upward, at each sequence number
 /// the batch prepared in the highest view, or a null batch where none was prepared.
-pub(super) fn proposals(view_changes: &[Arc<ViewChange>]) -> Proposals {
+pub(super) fn proposals(view_changes: &[Rc<ViewChange>]) -> Proposals {
     let base = view_changes
         .iter()
         .max_by_key(|vc| (vc.stable, std::cmp::Reverse(vc.replica)))
         .expect("a new view rests on 2f + 1 view changes");
-    let mut chosen: BTreeMap<Seq, (View, Arc<Batch>)> = BTreeMap::new();
+    let mut chosen: BTreeMap<Seq, (View, Rc<Batch>)> = BTreeMap::new();
     for Prepared { seq, view, batch } in view_changes.iter().flat_map(|vc| &vc.prepared) {
         if *seq > base.stable && chosen.get(seq).is_none_or(|(v, _)| view > v) {
             chosen.insert(*seq, (*view, batch.clone()));
         }
     }
     let top = chosen.keys().next_back().copied().unwrap_or(base.stable);
-    let null = Arc::new(Batch::null());
+    let null = Rc::new(Batch::null());
     let batches = (base.stable + 1..=top)
         .map(|seq| (seq, chosen.get(&seq).map_or_else(|| null.clone(), |(_, b)| b.clone())))
         .collect();
@@ -57,7 +57,7 @@ impl Replica {
                 slot.certificate.as_ref().map(|(view, batch)| Prepared { seq, view: *view, batch: batch.clone() })
             })
             .collect();
-        let vc = Arc::new(ViewChange {
+        let vc = Rc::new(ViewChange {
             view: target,
             replica: self.id,
             stable: self.stable,
@@ -108,7 +108,7 @@ impl Replica {
         }
     }
 
-    pub(super) fn on_view_change(&mut self, from: u32, vc: Arc<ViewChange>, shared: &mut Shared, ctx: &mut impl Host) {
+    pub(super) fn on_view_change(&mut self, from: u32, vc: Rc<ViewChange>, shared: &mut Shared, ctx: &mut impl Host) {
         if vc.view < self.view || (vc.view == self.view && self.active) {
             // The sender is behind: show it the view this replica installed.
             if let Some(nv) = self.new_view.clone().filter(|nv| nv.view >= vc.view) {
@@ -139,9 +139,9 @@ impl Replica {
         if received.len() < 2 * shared.f as usize + 1 {
             return;
         }
-        let view_changes: Vec<Arc<ViewChange>> = received.values().cloned().collect();
+        let view_changes: Vec<Rc<ViewChange>> = received.values().cloned().collect();
         let p = proposals(&view_changes);
-        let nv = Arc::new(NewView {
+        let nv = Rc::new(NewView {
             view: self.view,
             view_changes,
             stable: p.stable,
@@ -155,7 +155,7 @@ impl Replica {
         self.install(nv, p, shared, ctx);
     }
 
-    pub(super) fn on_new_view(&mut self, nv: Arc<NewView>, shared: &mut Shared, ctx: &mut impl Host) {
+    pub(super) fn on_new_view(&mut self, nv: Rc<NewView>, shared: &mut Shared, ctx: &mut impl Host) {
         if nv.view < self.view || (nv.view == self.view && self.active) {
             return;
         }
@@ -176,7 +176,7 @@ impl Replica {
 
     /// Enters the new view: adopts its checkpoint, accepts its proposals and, as primary, goes on
     /// batching the requests that are still waiting.
-    fn install(&mut self, nv: Arc<NewView>, p: Proposals, shared: &mut Shared, ctx: &mut impl Host) {
+    fn install(&mut self, nv: Rc<NewView>, p: Proposals, shared: &mut Shared, ctx: &mut impl Host) {
         let view = nv.view;
         self.view = view;
         self.active = true;
@@ -192,7 +192,7 @@ impl Replica {
             self.stabilize(p.stable, p.stable_digest, p.stable_source, shared, ctx);
         }
         let primary = self.is_primary_of(view, shared);
-        let mut proposed: Vec<Arc<Request>> = Vec::new();
+        let mut proposed: Vec<Rc<Request>> = Vec::new();
         for (seq, batch) in &p.batches {
             if *seq > self.stable {
                 proposed.extend(batch.requests.iter().cloned());
@@ -204,7 +204,7 @@ impl Replica {
             self.next_seq = top.max(self.stable).max(self.last_executed) + 1;
             // Requests waiting here and not re-proposed are batched anew, in request order.
             let proposed_ids: BTreeSet<RequestId> = proposed.iter().map(|r| r.id).collect();
-            let mut waiting: Vec<Arc<Request>> = self
+            let mut waiting: Vec<Rc<Request>> = self
                 .pending
                 .values()
                 .chain(self.queued.values())
@@ -232,13 +232,13 @@ impl Replica {
 mod tests {
     use super::*;
 
-    fn batch(number: u64) -> Arc<Batch> {
+    fn batch(number: u64) -> Rc<Batch> {
         let request = Request { id: RequestId { client: 0, number }, payload: Default::default() };
-        Arc::new(Batch::new(vec![Arc::new(request)], 0))
+        Rc::new(Batch::new(vec![Rc::new(request)], 0))
     }
 
-    fn vc(replica: u32, stable: Seq, prepared: Vec<(Seq, View, Arc<Batch>)>) -> Arc<ViewChange> {
-        Arc::new(ViewChange {
+    fn vc(replica: u32, stable: Seq, prepared: Vec<(Seq, View, Rc<Batch>)>) -> Rc<ViewChange> {
+        Rc::new(ViewChange {
             view: 5,
             replica,
             stable,
