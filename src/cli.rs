@@ -1,9 +1,10 @@
 //! The `chainsim` command line: argument parsing and dispatch to the commands.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use crate::{bench, commands, swarm, trace};
 
@@ -65,6 +66,9 @@ enum Command {
         /// Only this run (e.g. 3-1).
         #[arg(long)]
         run: Option<String>,
+        /// Runs in parallel [default: all cores].
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Validate an experiment file without running it.
     Check {
@@ -85,6 +89,9 @@ enum Command {
         /// Runs in parallel [default: all cores].
         #[arg(long)]
         jobs: Option<usize>,
+        /// Folder for the experiment files of failing and stalled seeds.
+        #[arg(long, default_value = "results/swarm")]
+        out: PathBuf,
     },
     /// Measure events per second and peak memory on fixed flooding, PBFT and Bitcoin scenarios.
     Bench {
@@ -119,10 +126,20 @@ struct TraceArgs {
     until: Option<String>,
 }
 
+/// The version with the git commit the binary was built from, when built from a checkout.
+fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| match option_env!("CHAINSIM_GIT_COMMIT") {
+        Some(commit) => format!("{} (commit {commit})", env!("CARGO_PKG_VERSION")),
+        None => env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
 /// Runs the command line `args` (the program name first). Exit codes: 0 success, 1 a run
 /// failed, 2 bad input.
 pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = Cli::command().version(version()).try_get_matches_from(args);
+    let cli = match parsed.and_then(|matches| Cli::from_arg_matches(&matches)) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -140,9 +157,9 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         },
         Command::Merge { out, dirs } => commands::merge(&out, &dirs),
         Command::Plot { dir } => commands::plot(&dir),
-        Command::Reproduce { dir, run } => commands::reproduce_runs(&dir, run.as_deref()),
+        Command::Reproduce { dir, run, jobs } => commands::reproduce_runs(&dir, run.as_deref(), jobs),
         Command::Check { file, set } => commands::check(&file, &set),
-        Command::Swarm { seeds, start, jobs } => swarm::main(start, seeds, jobs),
+        Command::Swarm { seeds, start, jobs, out } => swarm::main(start, seeds, jobs, &out),
         Command::Bench { scenario, repeat } => bench::main(scenario.as_deref(), repeat),
     };
     match result {

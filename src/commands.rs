@@ -167,11 +167,15 @@ pub fn plot(dir: &Path) -> Result<(), Failure> {
     }
 }
 
-pub fn reproduce_runs(dir: &Path, run: Option<&str>) -> Result<(), Failure> {
+pub fn reproduce_runs(dir: &Path, run: Option<&str>, jobs: Option<usize>) -> Result<(), Failure> {
     if !dir.join("manifest.json").is_file() {
         return Err(Failure::input(format!("{}: no manifest.json, not a result folder", dir.display())));
     }
-    let checks = reproduce(&ResultDir::new(dir), run, Path::new(".")).map_err(Failure::input)?;
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if jobs == 0 {
+        return Err(Failure::input("--jobs must be at least 1"));
+    }
+    let checks = reproduce(&ResultDir::new(dir), run, Path::new("."), jobs).map_err(Failure::input)?;
     let outcome = |result: &Result<String, String>| match result {
         Ok(digest) => format!("digest {digest}"),
         Err(error) => format!("failed: {error}"),
@@ -189,7 +193,10 @@ pub fn reproduce_runs(dir: &Path, run: Option<&str>) -> Result<(), Failure> {
         }
     }
     match mismatches {
-        0 => Ok(()),
+        0 => {
+            println!("{} of {} reproduced", plural(checks.len(), "run"), checks.len());
+            Ok(())
+        }
         n => Err(Failure::run(format!("{} of {} did not reproduce", plural(n, "run"), checks.len()))),
     }
 }

@@ -1,6 +1,6 @@
 //! `chainsim swarm`: PBFT fault swarms over a range of seeds.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use experiments::swarm;
 
@@ -9,7 +9,21 @@ use crate::commands::Failure;
 /// Seeds run between two progress lines.
 const CHUNK: u64 = 200;
 
-pub fn main(start: u64, seeds: u64, jobs: Option<usize>) -> Result<(), Failure> {
+/// Most stalled seeds listed with their reproducing command.
+const STALLED_SHOWN: usize = 20;
+
+/// Saves the experiment file of `seed` under `out` and says how to reproduce it.
+fn reproduce_hint(seed: u64, out: &Path) -> String {
+    let file = out.join(format!("pbft-swarm-{seed}.ron"));
+    let saved = std::fs::create_dir_all(out).and_then(|()| std::fs::write(&file, swarm::case_file(seed)));
+    let case = match saved {
+        Ok(()) => format!("; case saved as {} (chainsim run {0})", file.display()),
+        Err(e) => format!("; the case could not be saved in {}: {e}", out.display()),
+    };
+    format!("reproduce with `chainsim swarm --start {seed} --seeds 1`{case}")
+}
+
+pub fn main(start: u64, seeds: u64, jobs: Option<usize>, out: &Path) -> Result<(), Failure> {
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     let end = start.saturating_add(seeds);
     let (mut ran, mut live, mut changed_view) = (0u64, 0u64, 0u64);
@@ -43,22 +57,19 @@ pub fn main(start: u64, seeds: u64, jobs: Option<usize>) -> Result<(), Failure> 
     );
     if !stalled.is_empty() {
         // Not a failure: a fault late in the run may leave too little time to recover.
-        let shown: Vec<String> = stalled.iter().take(20).map(u64::to_string).collect();
-        let more = if stalled.len() > 20 { ", ..." } else { "" };
-        println!("no client served in the last second (liveness, for inspection): seeds {}{more}", shown.join(", "));
+        println!("no client served in the last second in {} seeds (liveness, for inspection):", stalled.len());
+        for &seed in stalled.iter().take(STALLED_SHOWN) {
+            println!("seed {seed}: stalled at the end — {}", reproduce_hint(seed, out));
+        }
+        if stalled.len() > STALLED_SHOWN {
+            println!("... and {} more", stalled.len() - STALLED_SHOWN);
+        }
     }
     if failures.is_empty() {
         return Ok(());
     }
-    let folder = PathBuf::from("results").join("swarm");
     for (seed, what) in &failures {
-        let file = folder.join(format!("pbft-swarm-{seed}.ron"));
-        let saved = std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(&file, swarm::case_file(*seed)));
-        let hint = match saved {
-            Ok(()) => format!("; case saved as {} (chainsim run {0})", file.display()),
-            Err(_) => String::new(),
-        };
-        println!("seed {seed}: {what} — reproduce with `chainsim swarm --start {seed} --seeds 1`{hint}");
+        println!("seed {seed}: {what} — {}", reproduce_hint(*seed, out));
     }
     Err(Failure::run(format!("{} of {seeds} swarm seeds failed", failures.len())))
 }

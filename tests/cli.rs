@@ -183,6 +183,9 @@ fn bad_input_exits_2_naming_the_file_and_the_key_or_line() {
     assert_bad_input(Some(SMALL), &["--set", "network.nodes=4000000000"], &["network.nodes", "at most"]);
     assert_bad_input(None, &[], &["cannot read bad.ron"]);
     assert_bad_input(Some(SMALL), &["--set", "network.nodez=3"], &["network.nodez", "nodes"]);
+    let swept = |key: &str| SMALL.replace("    seed: 7,", &format!("    seed: 7,\n    sweep: [(\"{key}\", [1, 3])],"));
+    assert_bad_input(Some(&swept("replicates")), &[], &["bad.ron", "sweep axis `replicates`", "set `replicates: N`"]);
+    assert_bad_input(Some(&swept("seed")), &[], &["bad.ron", "sweep axis `seed`", "raise `replicates`"]);
     assert_bad_input(Some(SMALL), &["--set", "network.nodes=many"], &["network.nodes"]);
     assert_bad_input(
         Some(&SMALL.replace("RandomRegular(degree: 4)", "EdgeListFile(\"missing.txt\")")),
@@ -195,7 +198,11 @@ fn bad_input_exits_2_naming_the_file_and_the_key_or_line() {
 fn help_and_version() {
     let tmp = tempfile::tempdir().unwrap();
     let o = chainsim(&["--version"], tmp.path());
-    assert!(String::from_utf8_lossy(&o.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let version = String::from_utf8_lossy(&o.stdout);
+    assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
+    if let Some(commit) = option_env!("CHAINSIM_GIT_COMMIT") {
+        assert!(version.contains(&format!("(commit {commit})")), "{version}");
+    }
     let o = chainsim(&["--help"], tmp.path());
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(help.contains("run") && help.contains("check") && help.contains("bench"), "{help}");
@@ -225,6 +232,17 @@ fn swarm_reports_every_seed() {
     assert!(!tmp.path().join("results").exists());
     let o = chainsim(&["swarm", "--seeds", "0"], tmp.path());
     assert_eq!(o.status.code(), Some(2), "a swarm of no seeds checks nothing: {}", stderr(&o));
+
+    // Seed 10 leaves its clients unserved at the end: listed with its command and saved case.
+    let o = chainsim(&["swarm", "--seeds", "1", "--start", "10", "--out", "cases"], tmp.path());
+    assert!(o.status.success(), "stalling is not a failure: {}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("seed 10: stalled at the end — reproduce with `chainsim swarm --start 10 --seeds 1`"),
+        "{out}"
+    );
+    let o = chainsim(&["check", "cases/pbft-swarm-10.ron"], tmp.path());
+    assert!(o.status.success(), "the saved case is an experiment file: {}", stderr(&o));
 }
 
 #[test]
@@ -252,6 +270,30 @@ fn network_presets_expand_and_take_overrides() {
     assert!(
         message.contains("bad.ron:3:") && message.contains("bitcoin-1999") && message.contains("bitcoin-2015"),
         "{message}"
+    );
+
+    // A preset given as a value, on the command line or as a sweep's values, reads the same way.
+    let o = chainsim(&["check", "preset.ron", "--set", r#"network=Preset("bitcoin-2020")"#], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown network preset `bitcoin-2020`; presets: bitcoin-2015, bitcoin-2019"),
+        "{}",
+        stderr(&o)
+    );
+    let o =
+        chainsim(&["check", "preset.ron", "--set", r#"network=Preset("bitcoin-2015", [("nodes", 200)])"#], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let swept = text.replace(
+        r#"name: "preset","#,
+        r#"name: "preset", sweep: [("network", [Preset("bitcoin-2015"), Preset("bitcoin-2019", [("nodes", 500)])])],"#,
+    );
+    write(tmp.path(), "swept.ron", &swept);
+    let o = chainsim(&["check", "swept.ron"], tmp.path());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("2 points"),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
     );
 }
 

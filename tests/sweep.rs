@@ -162,6 +162,11 @@ fn reproduce_checks_digests() {
     run_ok(&["run", "grid.ron", "--out", "r", "--quiet"], tmp.path());
     let o = run_ok(&["reproduce", "r", "--run", "3-2"], tmp.path());
     assert!(String::from_utf8_lossy(&o.stdout).contains("3-2: ok"));
+    let o = run_ok(&["reproduce", "r", "--jobs", "2"], tmp.path());
+    let said = String::from_utf8_lossy(&o.stdout);
+    let ids: Vec<&str> = said.lines().filter_map(|l| l.split(": ok").next().filter(|_| l.contains(": ok"))).collect();
+    assert_eq!(ids, ["0-0", "0-1", "0-2", "1-0", "1-1", "1-2", "2-0", "2-1", "2-2", "3-0", "3-1", "3-2"], "{said}");
+    assert_eq!(said.lines().last(), Some("12 runs of 12 reproduced"), "{said}");
     let path = tmp.path().join("r/runs/1-0.json");
     let mut run: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     run["digest"] = "0000000000000000".into();
@@ -169,6 +174,20 @@ fn reproduce_checks_digests() {
     let o = chainsim(&["reproduce", "r"], tmp.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("1-0: MISMATCH"));
+}
+
+#[test]
+fn temporary_files_of_an_interrupted_run_are_cleaned_up() {
+    let tmp = setup(SWEEP);
+    run_ok(&["run", "grid.ron", "--out", "r", "--quiet"], tmp.path());
+    let left = [".manifest.json.tmp-999", "runs/.0-0.json.tmp-999", "plots/.reach.tmp-999.png"];
+    for file in left {
+        std::fs::write(tmp.path().join("r").join(file), b"half").unwrap();
+    }
+    run_ok(&["run", "grid.ron", "--out", "r", "--quiet"], tmp.path());
+    for file in left {
+        assert!(!tmp.path().join("r").join(file).exists(), "{file} left behind");
+    }
 }
 
 #[test]

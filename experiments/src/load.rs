@@ -164,6 +164,7 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedExperiment, Inp
         let mut tree = serde_json::to_value(&experiment).expect("experiments serialise to JSON");
         for o in overrides {
             overrides::set(&mut tree, &o.path, o.value.clone())
+                .and_then(|()| crate::network_section::expand_preset_value(&mut tree))
                 .map_err(|message| InputError::Override { assignment: o.assignment.clone(), message })?;
             experiment = serde_json::from_value(tree.clone()).map_err(|e| InputError::Override {
                 assignment: o.assignment.clone(),
@@ -219,6 +220,7 @@ fn apply(base: &Value, params: &Params) -> Result<Experiment, String> {
     let mut tree = base.clone();
     for (key, value) in params {
         overrides::set(&mut tree, key, value.clone())?;
+        crate::network_section::expand_preset_value(&mut tree)?;
     }
     let experiment: Experiment = serde_json::from_value(tree).map_err(|e| e.to_string())?;
     experiment.validate().map_err(|e| e.to_string())?;

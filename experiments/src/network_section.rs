@@ -48,6 +48,41 @@ impl<'de> Visitor<'de> for NetworkVisitor {
     }
 }
 
+/// Replaces a preset written as a value (`--set 'network=Preset("bitcoin-2019")'`, or a sweep
+/// over presets), which reaches the config in its JSON shape `{"Preset": ...}`, by the network
+/// section it stands for, so the experiment reads it like one written in the file.
+pub fn expand_preset_value(experiment: &mut serde_json::Value) -> Result<(), String> {
+    let Some(network) = experiment.get_mut("network") else { return Ok(()) };
+    let Some(preset_value) = network.as_object().filter(|map| map.len() == 1).and_then(|map| map.get("Preset")) else {
+        return Ok(());
+    };
+    let (name, changes) = match preset_value {
+        serde_json::Value::String(name) => (name.clone(), Vec::new()),
+        serde_json::Value::Array(parts) => match parts.as_slice() {
+            [serde_json::Value::String(name), serde_json::Value::Array(changes)] => (name.clone(), changes.clone()),
+            _ => {
+                return Err(
+                    "a preset takes its name and a list of changes: Preset(\"bitcoin-2019\", [(\"nodes\", 5000)])"
+                        .into(),
+                );
+            }
+        },
+        _ => return Err("name the preset: Preset(\"bitcoin-2019\")".into()),
+    };
+    let base =
+        preset(&name).ok_or_else(|| format!("unknown network preset `{name}`; presets: {}", NAMES.join(", ")))?;
+    let mut tree = serde_json::json!({ "network": base });
+    for change in &changes {
+        let Some([serde_json::Value::String(key), value]) = change.as_array().map(Vec::as_slice) else {
+            return Err(format!("preset change `{change}`: write each change as (\"key.path\", value)"));
+        };
+        overrides::set(&mut tree, &format!("network.{key}"), value.clone())
+            .map_err(|e| format!("preset change {e}"))?;
+    }
+    *network = tree["network"].take();
+    Ok(())
+}
+
 /// The preset `network` with each `(key path, RON value)` change applied in order.
 fn apply_changes(network: NetworkConfig, changes: &[(String, Box<RawValue>)]) -> Result<NetworkConfig, String> {
     if changes.is_empty() {
@@ -78,6 +113,20 @@ mod tests {
             network: NetworkConfig,
         }
         crate::load::ron_options().from_str::<Section>(text).map(|s| s.network).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_preset_given_as_a_value_expands_like_one_in_the_file() {
+        let as_value = |text: &str| {
+            let mut tree = serde_json::json!({ "network": ron_value::parse(text).unwrap() });
+            expand_preset_value(&mut tree).map(|()| serde_json::from_value::<NetworkConfig>(tree["network"].take()))
+        };
+        assert_eq!(as_value(r#"Preset("bitcoin-2019")"#).unwrap().unwrap(), preset("bitcoin-2019").unwrap());
+        let changed = as_value(r#"Preset("bitcoin-2015", [("nodes", 300)])"#).unwrap().unwrap();
+        assert_eq!(changed.nodes, 300);
+        let err = as_value(r#"Preset("bitcoin-2020")"#).unwrap_err();
+        assert!(err.contains("unknown network preset `bitcoin-2020`; presets: bitcoin-2015, bitcoin-2019"), "{err}");
+        assert!(as_value(r#"Preset("bitcoin-2019", [("nodez", 3)])"#).unwrap_err().contains("no key `nodez`"));
     }
 
     #[test]

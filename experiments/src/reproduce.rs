@@ -53,9 +53,9 @@ fn loaded_from_manifest(dir: &ResultDir, manifest: &Value, base_dir: &Path) -> R
     })
 }
 
-/// Reruns every run listed in the manifest of `dir` (or only `only`), resolving relative files
-/// against `base_dir`.
-pub fn reproduce(dir: &ResultDir, only: Option<&str>, base_dir: &Path) -> Result<Vec<Check>, WriteError> {
+/// Reruns every run listed in the manifest of `dir` (or only `only`) on `jobs` threads,
+/// resolving relative files against `base_dir`; the checks come in manifest order.
+pub fn reproduce(dir: &ResultDir, only: Option<&str>, base_dir: &Path, jobs: usize) -> Result<Vec<Check>, WriteError> {
     let manifest = dir.read_json("manifest.json")?;
     let loaded = loaded_from_manifest(dir, &manifest, base_dir)?;
     let runs = manifest["runs"].as_array().ok_or_else(|| bad(dir, "no `runs` list"))?;
@@ -63,7 +63,8 @@ pub fn reproduce(dir: &ResultDir, only: Option<&str>, base_dir: &Path) -> Result
     if let (Some(id), true) = (only, selected.is_empty()) {
         return Err(bad(dir, format!("no run `{id}` in this manifest")));
     }
-    selected
+    // Everything read from the folder is checked before anything runs.
+    let planned = selected
         .into_iter()
         .map(|r| {
             let field = |name: &str| r[name].as_u64().ok_or_else(|| bad(dir, format!("run without `{name}`")));
@@ -80,8 +81,16 @@ pub fn reproduce(dir: &ResultDir, only: Option<&str>, base_dir: &Path) -> Result
                 Some(error) => Err(error.to_string()),
                 None => Ok(stored["digest"].as_str().unwrap_or("").to_string()),
             };
-            let actual = execute(&loaded, &spec).map(|record| digest_hex(record.digest)).map_err(|e| e.to_string());
-            Ok(Check { id: spec.id(), expected, actual })
+            Ok((spec, expected))
         })
-        .collect()
+        .collect::<Result<Vec<_>, WriteError>>()?;
+    let rerun = |(spec, expected): (RunSpec, Result<String, String>)| {
+        let actual = execute(&loaded, &spec).map(|record| digest_hex(record.digest)).map_err(|e| e.to_string());
+        Check { id: spec.id(), expected, actual }
+    };
+    use rayon::prelude::*;
+    Ok(match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+        Ok(pool) => pool.install(|| planned.into_par_iter().map(rerun).collect()),
+        Err(_) => planned.into_iter().map(rerun).collect(),
+    })
 }

@@ -201,13 +201,16 @@ impl ResultDir {
         self.write(&format!("runs/{id}.json"), &bytes)
     }
 
-    /// Deletes temporary files left by an interrupted write (they never replaced a real file).
+    /// Deletes temporary files left by an interrupted write (they never replaced a real file),
+    /// in the folder itself, `runs/` and `plots/`.
     pub fn remove_temporaries(&self) -> Result<(), WriteError> {
-        let Ok(entries) = std::fs::read_dir(self.dir.join("runs")) else { return Ok(()) };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') && name.contains(".tmp-") {
-                std::fs::remove_file(entry.path()).map_err(|e| Self::error(entry.path(), e))?;
+        for folder in [self.dir.clone(), self.dir.join("runs"), self.dir.join("plots")] {
+            let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name.contains(".tmp-") && entry.path().is_file() {
+                    std::fs::remove_file(entry.path()).map_err(|e| Self::error(entry.path(), e))?;
+                }
             }
         }
         Ok(())

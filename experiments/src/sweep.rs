@@ -51,6 +51,20 @@ struct Dimension {
 /// The swept parameters of one point, in axis order.
 pub type Params = Vec<(String, Value)>;
 
+/// Why `key` cannot vary between points, if it cannot: it is a property of the whole study.
+fn unsweepable(key: &str) -> Option<&'static str> {
+    match key {
+        "replicates" => Some(
+            "the number of replicates is the same at every point; set `replicates: N` (each point then runs N times)",
+        ),
+        "seed" => Some(
+            "every run's seed already derives from the master seed and the run's place in the grid; raise `replicates` for more seeds, or run again with --seed for another set",
+        ),
+        "name" => Some("the name names the results folder of the whole study; give one `name`"),
+        _ => None,
+    }
+}
+
 /// Expands `sweep` and `zip` into the points of the grid, the last dimension varying fastest.
 /// Errors name the offending axis.
 pub fn expand(sweep: &[Axis], zip: &[Axis]) -> Result<Vec<Params>, String> {
@@ -62,6 +76,9 @@ pub fn expand(sweep: &[Axis], zip: &[Axis]) -> Result<Vec<Params>, String> {
         }
         if !seen.insert(axis.key.as_str()) {
             return Err(format!("sweep axis `{}` appears twice", axis.key));
+        }
+        if let Some(why) = unsweepable(&axis.key) {
+            return Err(format!("sweep axis `{}`: {why}", axis.key));
         }
     }
     for axis in sweep {
@@ -130,6 +147,14 @@ mod tests {
         assert_eq!(points[1][2..], [("c".into(), json!(20)), ("d".into(), json!(false))]);
         assert_eq!(points[11][..2], [("a".into(), json!(2)), ("b".into(), json!("z"))]);
         assert_eq!(expand(&[], &[]).unwrap(), vec![Vec::new()]);
+    }
+
+    #[test]
+    fn study_wide_keys_cannot_be_swept() {
+        let err = expand(&[axis("replicates", vec![json!(1), json!(3)])], &[]).unwrap_err();
+        assert!(err.starts_with("sweep axis `replicates`: the number of replicates is the same"), "{err}");
+        let err = expand(&[], &[axis("seed", vec![json!(1), json!(2)])]).unwrap_err();
+        assert!(err.contains("`seed`") && err.contains("raise `replicates`"), "{err}");
     }
 
     #[test]
