@@ -71,6 +71,17 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Refuses a result folder path that names an existing file.
+fn refuse_file_as_folder(path: &Path, option: &str) -> Result<(), Failure> {
+    if path.exists() && !path.is_dir() {
+        return Err(Failure::input(format!(
+            "{option} {}: this is a file; name a folder for the results",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses to write experiment `name` into `dir` when it holds another experiment's runs.
 fn refuse_other_experiment(dir: &ResultDir, name: &str, instead: &str) -> Result<(), Failure> {
     match dir.other_experiment(name) {
@@ -90,6 +101,7 @@ pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Res
         return Err(Failure::input("--jobs must be at least 1"));
     }
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&loaded.experiment.name));
+    refuse_file_as_folder(&out, "--out")?;
     let dir = ResultDir::new(out);
     if !args.fresh {
         refuse_other_experiment(
@@ -132,6 +144,7 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
             return Err(Failure::input(format!("{}: no manifest.json, not a result folder", input.display())));
         }
     }
+    refuse_file_as_folder(out, "merge")?;
     let inputs: Vec<ResultDir> = inputs.iter().map(ResultDir::new).collect();
     let target = ResultDir::new(out);
     let experiment =
@@ -157,6 +170,8 @@ pub fn plot(dir: &Path) -> Result<(), Failure> {
     if !dir.join("manifest.json").is_file() {
         return Err(Failure::input(format!("{}: no manifest.json, not a result folder", dir.display())));
     }
+    // A manifest that does not parse is bad input, not a failure to draw.
+    ResultDir::new(dir).read_json("manifest.json").map_err(Failure::input)?;
     let (drawn, problems) = experiments::figures::draw_all(&ResultDir::new(dir)).map_err(Failure::run)?;
     for path in &drawn {
         println!("{}", path.display());

@@ -341,3 +341,42 @@ fn block_relay_studies_draw_the_propagation_curve_per_relay_mode() {
     let times: Vec<f64> = curve.iter().map(|t| t.as_f64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
+
+/// What a result folder holds is checked like an experiment file: an edited manifest or a file
+/// where a folder should be is bad input (exit 2), not a crash.
+#[test]
+fn edited_or_misplaced_result_folders_are_bad_input() {
+    let ring = SWEEP.replace("RandomRegular(degree: 4)", "Edges([(0, 1), (1, 2), (2, 3), (3, 0)])").replace(
+        r#"sweep: [
+        ("network.nodes", [40, 80]),
+        ("network.contention", [Fifo, FairShare]),
+    ],"#,
+        "",
+    );
+    let tmp = setup(&ring);
+    run_ok(&["run", "grid.ron", "--out", "r", "--quiet"], tmp.path());
+    let manifest_path = tmp.path().join("r/manifest.json");
+    let original = std::fs::read_to_string(&manifest_path).unwrap();
+    let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut manifest: serde_json::Value = serde_json::from_str(&original).unwrap();
+        edit(&mut manifest);
+        std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+        chainsim(&["reproduce", "r"], tmp.path())
+    };
+    let o = edited(&|m| m["points"][0]["config"]["network"]["loss"] = 7.5.into());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("points[0].config: network.loss: must be a probability"), "{}", stderr(&o));
+    let o = edited(&|m| m["points"][0]["config"]["network"]["nodes"] = 3.into());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("points[0].config: network.topology[2]: node 3 does not exist"), "{}", stderr(&o));
+
+    std::fs::write(&manifest_path, &original[..original.len() / 2]).unwrap();
+    let o = chainsim(&["plot", "r"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "a truncated manifest: {}", stderr(&o));
+
+    std::fs::write(tmp.path().join("taken"), b"not a folder").unwrap();
+    let o = chainsim(&["run", "grid.ron", "--out", "taken"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--out taken: this is a file"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(tmp.path().join("taken")).unwrap(), b"not a folder");
+}

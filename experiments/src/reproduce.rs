@@ -30,17 +30,22 @@ fn bad(dir: &ResultDir, message: impl Into<String>) -> WriteError {
     WriteError { path: dir.path().join("manifest.json"), message: message.into() }
 }
 
-/// The experiment and its points as recorded in a manifest.
+/// The experiment and its points as recorded in a manifest, each checked like an experiment
+/// file: a manifest edited by hand must not reach the engine with values it cannot run.
 fn loaded_from_manifest(dir: &ResultDir, manifest: &Value, base_dir: &Path) -> Result<LoadedExperiment, WriteError> {
     let experiment: Experiment =
         serde_json::from_value(manifest["config"].clone()).map_err(|e| bad(dir, format!("config: {e}")))?;
+    experiment.validate().map_err(|e| bad(dir, format!("config: {e}")))?;
     let points = manifest["points"]
         .as_array()
         .ok_or_else(|| bad(dir, "no `points` list"))?
         .iter()
-        .map(|p| {
-            let experiment: Experiment =
-                serde_json::from_value(p["config"].clone()).map_err(|e| bad(dir, format!("point config: {e}")))?;
+        .enumerate()
+        .map(|(i, p)| {
+            let here = |e: &dyn std::fmt::Display| bad(dir, format!("points[{i}].config: {e}"));
+            let experiment: Experiment = serde_json::from_value(p["config"].clone()).map_err(|e| here(&e))?;
+            experiment.validate().map_err(|e| here(&e))?;
+            simulator::world::explicit_edges(&experiment.network, base_dir).map_err(|e| here(&e))?;
             let params = p["params"].as_object().map(|m| m.clone().into_iter().collect()).unwrap_or_default();
             Ok(Point { params, experiment })
         })
