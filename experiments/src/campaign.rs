@@ -131,6 +131,14 @@ pub fn run(
         }
     }
 
+    // Longest first, each worker taking the next run as it frees up: a long run started last
+    // would leave the other cores idle at the end. Results do not depend on the order.
+    let estimate = |spec: &RunSpec| {
+        let experiment = &loaded.points[spec.point].experiment;
+        experiment.protocol.work_estimate(&experiment.setting())
+    };
+    to_run.sort_by(|(a, _), (b, _)| estimate(b).total_cmp(&estimate(a)));
+
     progress.start(to_run.len(), reused);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.jobs.max(1)).build().map_err(|e| WriteError {
         path: dir.path().to_path_buf(),
@@ -139,7 +147,7 @@ pub fn run(
     let computed: Mutex<Vec<RunRecord>> = Mutex::new(Vec::new());
     let failures: Mutex<Vec<Failure>> = Mutex::new(Vec::new());
     pool.install(|| {
-        to_run.par_iter().try_for_each(|(spec, key)| -> Result<(), WriteError> {
+        to_run.iter().par_bridge().try_for_each(|(spec, key)| -> Result<(), WriteError> {
             let params = &loaded.points[spec.point].params;
             match execute(loaded, spec) {
                 Ok(record) => {

@@ -35,6 +35,11 @@ impl Registered for Bitcoin {
         Some(ItemCurve { list: "blocks", field: REACH_CURVE })
     }
 
+    /// Every block reaches every node.
+    fn work_estimate(config: &BitcoinConfig, setting: &Setting<'_>) -> f64 {
+        f64::from(setting.network.nodes) * f64::from(config.blocks)
+    }
+
     fn build(config: &BitcoinConfig, setting: &Setting<'_>, seed: u64) -> Self {
         Bitcoin::new(config.clone(), setting.network.nodes, seed)
     }

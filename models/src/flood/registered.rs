@@ -30,6 +30,11 @@ impl Registered for Flood {
         }
     }
 
+    /// Every item crosses every link once or twice, carrying its size.
+    fn work_estimate(config: &FloodConfig, setting: &Setting<'_>) -> f64 {
+        f64::from(setting.network.nodes) * f64::from(config.items) * (1.0 + config.item_size.bytes() as f64 / 1e6)
+    }
+
     fn build(config: &FloodConfig, setting: &Setting<'_>, seed: u64) -> Self {
         let roles = setting.network.roles().expect("roles are validated before building");
         Flood::new(config.clone(), setting.network.nodes, &roles, seed)

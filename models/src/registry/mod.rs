@@ -73,6 +73,12 @@ pub trait Registered: Model + Sized + 'static {
         None
     }
 
+    /// A rough, relative measure of a run's work, to start the longest runs of a study first so
+    /// that no core is left with one long run at the end. By default the number of nodes.
+    fn work_estimate(_config: &Self::Config, setting: &Setting<'_>) -> f64 {
+        f64::from(setting.network.nodes)
+    }
+
     /// The protocol's state for a run with `seed`, for a validated config.
     fn build(config: &Self::Config, setting: &Setting<'_>, seed: u64) -> Self;
 }

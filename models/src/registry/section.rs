@@ -27,6 +27,8 @@ pub trait Section: fmt::Debug + Send + Sync {
     fn series_names(&self) -> Vec<String>;
     /// See [`Registered::item_curve`].
     fn item_curve(&self) -> Option<ItemCurve>;
+    /// See [`Registered::work_estimate`].
+    fn work_estimate(&self, setting: &Setting<'_>) -> f64;
     /// Builds the protocol and runs it over `world` to a stop condition, its events going to
     /// `trace` if given.
     fn run(
@@ -96,6 +98,10 @@ impl<M: Registered> Section for Typed<M> {
 
     fn item_curve(&self) -> Option<ItemCurve> {
         M::item_curve()
+    }
+
+    fn work_estimate(&self, setting: &Setting<'_>) -> f64 {
+        M::work_estimate(&self.0, setting)
     }
 
     fn run(
