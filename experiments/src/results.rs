@@ -194,6 +194,41 @@ impl ResultDir {
         self.read_json(&format!("runs/{id}.json"))
     }
 
+    /// The fields of run `id`'s file that the tables read, as a JSON object; the rest of the file
+    /// (per-node arrays of a large network are most of it) is skipped without being built.
+    fn read_table_fields(&self, id: &str) -> Option<Value> {
+        #[derive(serde::Deserialize)]
+        struct TableFields {
+            point: Value,
+            replicate: Value,
+            seed: Value,
+            digest: Option<Value>,
+            params: Option<Value>,
+            metrics: Option<Value>,
+            series: Option<Value>,
+            error: Option<Value>,
+        }
+        let bytes = std::fs::read(self.dir.join(format!("runs/{id}.json"))).ok()?;
+        let run: TableFields = serde_json::from_slice(&bytes).ok()?;
+        let mut fields = Map::new();
+        fields.insert("point".into(), run.point);
+        fields.insert("replicate".into(), run.replicate);
+        fields.insert("seed".into(), run.seed);
+        let optional = [
+            ("digest", run.digest),
+            ("params", run.params),
+            ("metrics", run.metrics),
+            ("series", run.series),
+            ("error", run.error),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                fields.insert(name.into(), value);
+            }
+        }
+        Some(Value::Object(fields))
+    }
+
     /// Copies the file of run `id` from `source` unchanged.
     pub fn copy_run_from(&self, source: &ResultDir, id: &str) -> Result<(), WriteError> {
         let path = source.dir.join(format!("runs/{id}.json"));
@@ -225,14 +260,7 @@ impl ResultDir {
     /// Rebuilds `runs.csv`, `summary.csv` and `series.csv` from the run files of `ids` (plan
     /// order). Only the fields the tables need are kept in memory, not the per-node detail.
     pub fn write_tables(&self, ids: &[String]) -> Result<(), WriteError> {
-        let fields = ["point", "replicate", "seed", "digest", "params", "metrics", "series", "error"];
-        let runs: Vec<Value> = ids
-            .iter()
-            .filter_map(|id| self.read_run(id).ok())
-            .map(|run| {
-                Value::Object(fields.iter().filter_map(|f| Some((f.to_string(), run.get(*f)?.clone()))).collect())
-            })
-            .collect();
+        let runs: Vec<Value> = ids.iter().filter_map(|id| self.read_table_fields(id)).collect();
         let finished: Vec<&Value> = runs.iter().filter(|r| r.get("error").is_none()).collect();
         self.write("runs.csv", &runs_csv(&finished))?;
         self.write("series.csv", &crate::series_table::series_csv(&finished))?;
