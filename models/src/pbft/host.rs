@@ -89,7 +89,8 @@ pub struct Membership {
 }
 
 impl Membership {
-    /// Replicas at `members` (in replica order) and clients at `clients`.
+    /// Replicas at `members` (in replica order) and clients at `clients`. A node has one place in
+    /// a group: listing it twice is a programming error and panics.
     pub fn new(members: Vec<NodeId>, clients: Vec<NodeId>) -> Self {
         let identity = members.iter().chain(&clients).enumerate().all(|(i, &node)| node as usize == i);
         let mut by_node: Vec<(NodeId, u32)> = if identity {
@@ -98,6 +99,11 @@ impl Membership {
             members.iter().chain(&clients).enumerate().map(|(i, &node)| (node, i as u32)).collect()
         };
         by_node.sort_unstable();
+        let mut nodes: Vec<NodeId> = members.iter().chain(&clients).copied().collect();
+        nodes.sort_unstable();
+        if let Some(twice) = nodes.windows(2).find(|w| w[0] == w[1]) {
+            panic!("node {} is listed twice in a replica group (as member or client)", twice[0]);
+        }
         Membership { members, clients, by_node }
     }
 
@@ -224,5 +230,11 @@ mod tests {
         assert_eq!((spread.node(0), spread.node(4), spread.node(5)), (20, 10, 3));
         assert_eq!((spread.local(22), spread.local(3), spread.local(11)), (Some(2), Some(5), None));
         assert_eq!((spread.replica(21), spread.replica(10)), (Some(1), None));
+    }
+
+    #[test]
+    #[should_panic(expected = "node 3 is listed twice")]
+    fn a_node_has_one_place_in_a_group() {
+        Membership::new(vec![0, 1, 2, 3], vec![3]);
     }
 }
