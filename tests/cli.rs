@@ -186,6 +186,19 @@ fn bad_input_exits_2_naming_the_file_and_the_key_or_line() {
     let swept = |key: &str| SMALL.replace("    seed: 7,", &format!("    seed: 7,\n    sweep: [(\"{key}\", [1, 3])],"));
     assert_bad_input(Some(&swept("replicates")), &[], &["bad.ron", "sweep axis `replicates`", "set `replicates: N`"]);
     assert_bad_input(Some(&swept("seed")), &[], &["bad.ron", "sweep axis `seed`", "raise `replicates`"]);
+    assert_bad_input(
+        Some(&SMALL.replace("interval: \"1s\"", "interval: \"3000000h\"")),
+        &[],
+        &["bad.ron", "protocol.interval", "about 36 years"],
+    );
+    // 100^4 = 10^8 points: refused before anything is expanded.
+    let hundred: Vec<String> = (1..=100).map(|v| v.to_string()).collect();
+    let axes: Vec<String> = ["network.loss", "network.unqueued_up_to", "network.cpu.cores", "protocol.items"]
+        .iter()
+        .map(|key| format!("(\"{key}\", [{}])", hundred.join(", ")))
+        .collect();
+    let huge = SMALL.replace("    seed: 7,", &format!("    seed: 7,\n    sweep: [{}],", axes.join(", ")));
+    assert_bad_input(Some(&huge), &[], &["bad.ron", "the grid has 100000000 points (100 × 100 × 100 × 100)"]);
     assert_bad_input(Some(SMALL), &["--set", "network.nodes=many"], &["network.nodes"]);
     assert_bad_input(
         Some(&SMALL.replace("RandomRegular(degree: 4)", "EdgeListFile(\"missing.txt\")")),

@@ -65,9 +65,23 @@ fn unsweepable(key: &str) -> Option<&'static str> {
     }
 }
 
+/// Most points a grid may have: every point's resolved config is kept and written to the
+/// manifest.
+pub const MAX_POINTS: u64 = 100_000;
+
 /// Expands `sweep` and `zip` into the points of the grid, the last dimension varying fastest.
 /// Errors name the offending axis.
 pub fn expand(sweep: &[Axis], zip: &[Axis]) -> Result<Vec<Params>, String> {
+    let zipped = zip.first().map_or(1, |axis| axis.values.len() as u64);
+    let size = sweep.iter().fold(zipped, |size, axis| size.saturating_mul(axis.values.len() as u64));
+    if size > MAX_POINTS {
+        let mut factors: Vec<String> = sweep.iter().map(|a| a.values.len().to_string()).collect();
+        factors.extend(zip.first().map(|_| format!("{zipped} zipped")));
+        return Err(format!(
+            "the grid has {size} points ({}), more than the {MAX_POINTS} a study may have; sweep fewer values or split the study",
+            factors.join(" × ")
+        ));
+    }
     let mut dimensions = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for axis in sweep.iter().chain(zip) {

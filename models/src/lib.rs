@@ -15,7 +15,8 @@ use registry::{Entry, ProtocolEntry};
 pub const PROTOCOLS: &[&dyn ProtocolEntry] =
     &[&Entry::<flood::Flood>::NEW, &Entry::<bitcoin::Bitcoin>::NEW, &Entry::<pbft::Pbft>::NEW];
 
-use simulator::{Message, NodeId, Protocol, Report, RunStats};
+use simulator::config::ConfigError;
+use simulator::{Message, NodeId, Protocol, Report, RunStats, SimDuration, SimTime};
 
 /// A protocol that can summarise a finished run.
 pub trait Model: Protocol {
@@ -51,6 +52,21 @@ impl<B> Message for Wire<B> {
     fn wire_bytes(&self) -> u64 {
         self.bytes
     }
+}
+
+/// Checks that `count` events `interval` apart (on average) fit in the simulated clock: the
+/// error names the key `path` and the fix.
+pub(crate) fn check_horizon(path: &str, count: u32, interval: SimDuration, what: &str) -> Result<(), ConfigError> {
+    let span = u128::from(count) * u128::from(interval.0);
+    if span > u128::from(SimTime::HORIZON.0) {
+        return Err(ConfigError::new(
+            path,
+            format!(
+                "{count} {what} {interval} apart span more than the 2^60 ns (about 36 years) chainsim can simulate; lower the interval or the count"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The entries of `by_node` (ids sorted by the node they belong to) that belong to `node`: a

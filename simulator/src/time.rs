@@ -16,6 +16,9 @@ impl SimTime {
     pub const ZERO: SimTime = SimTime(0);
     /// A time no run reaches; used as "never".
     pub const NEVER: SimTime = SimTime(u64::MAX);
+    /// The longest planned span a run may have (2^60 ns, about 36.5 years): times stay far from
+    /// the end of the clock, where sums of delays would saturate.
+    pub const HORIZON: SimTime = SimTime(1 << 60);
 
     /// Nanoseconds since the start of the run.
     pub fn as_nanos(self) -> u64 {

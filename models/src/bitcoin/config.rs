@@ -196,6 +196,7 @@ impl BitcoinConfig {
         if self.block_size.bytes() < self.tx_size.bytes() {
             return Err(ConfigError::new("block_size", "must hold at least one transaction (the coinbase)"));
         }
+        crate::check_horizon("interval", self.blocks, self.interval, "blocks")?;
         if self.interval == SimDuration::ZERO {
             return Err(ConfigError::new("interval", "must be > 0"));
         }

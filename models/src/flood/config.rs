@@ -96,6 +96,7 @@ impl FloodConfig {
         if self.arrivals == Arrivals::Poisson && self.interval == SimDuration::ZERO && self.items > 1 {
             return Err(ConfigError::new("interval", "Poisson arrivals need a mean interval > 0"));
         }
+        crate::check_horizon("interval", self.items, self.interval, "items")?;
         if let Sources::Nodes(list) = &self.sources {
             if list.is_empty() {
                 return Err(ConfigError::new("sources", "list at least one node, or use Any"));
