@@ -144,8 +144,7 @@ pub fn run(seed: u64) -> Result<Outcome, String> {
     experiment.validate().map_err(|e| format!("seed {seed}: generated an invalid case: {e}"))?;
     let loaded = LoadedExperiment::single(experiment, PathBuf::from("."));
     let record = execute(&loaded, &RunSpec::new(seed, 0, 0)).map_err(|e| format!("seed {seed}: {e}"))?;
-    let metric = |name: &str| record.report.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
-    let count = |name: &str| match metric(name) {
+    let count = |name: &str| match record.report.metric(name) {
         Some(MetricValue::Count(c)) => c,
         _ => 0,
     };

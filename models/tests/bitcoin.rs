@@ -40,7 +40,7 @@ fn run(network: &NetworkConfig, config: BitcoinConfig, seed: u64) -> (Bitcoin, R
 }
 
 fn metric(report: &Report, name: &str) -> f64 {
-    match report.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| *v) {
+    match report.metric(name) {
         Some(MetricValue::Count(c)) => c as f64,
         Some(MetricValue::Real(r)) => r,
         other => panic!("metric {name} is {other:?}"),

@@ -57,7 +57,7 @@ fn run(config: &NetworkConfig, flood: FloodConfig, seed: u64) -> (Flood, RunStat
 }
 
 fn metric(report: &Report, name: &str) -> MetricValue {
-    report.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap()
+    report.metric(name).unwrap()
 }
 
 #[test]

@@ -58,7 +58,7 @@ fn run(network: &NetworkConfig, config: PbftConfig, seed: u64, until: SimDuratio
 }
 
 fn metric(report: &Report, name: &str) -> f64 {
-    match report.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| *v) {
+    match report.metric(name) {
         Some(MetricValue::Count(c)) => c as f64,
         Some(MetricValue::Real(r)) => r,
         other => panic!("metric {name} is {other:?}"),
@@ -66,7 +66,7 @@ fn metric(report: &Report, name: &str) -> f64 {
 }
 
 fn is_missing(report: &Report, name: &str) -> bool {
-    report.metrics.iter().any(|(n, v)| *n == name && *v == MetricValue::Missing)
+    report.metric(name) == Some(MetricValue::Missing)
 }
 
 #[test]

@@ -42,7 +42,8 @@ enum Event<P: Protocol> {
     Fault(FaultEvent),
 }
 
-/// Why a timer or job did nothing, for traces.
+/// Why a start, timer or job did nothing, for traces: its node is down, or was since it was
+/// scheduled.
 fn void(current: bool) -> Option<&'static str> {
     (!current).then_some("crashed")
 }
@@ -294,7 +295,7 @@ impl<P: Protocol> Simulation<P> {
             Event::Start(node) => {
                 self.digest.fold(now, kind::START, node);
                 let alive = self.faults.is_alive(node);
-                self.trace(kind::START, node, |e| e.void = (!alive).then_some("crashed"));
+                self.trace(kind::START, node, |e| e.void = void(alive));
                 if alive {
                     self.call(node, |p, ctx| p.on_start(node, ctx));
                 }

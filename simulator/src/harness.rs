@@ -66,11 +66,6 @@ impl<P: Protocol> Harness<P> {
     pub fn disk_done(&mut self, protocol: &mut P, node: NodeId, job: P::DiskJob) -> Vec<Effect<P>> {
         self.call(node, |ctx| protocol.on_disk_done(node, job, ctx))
     }
-
-    /// Whether the handlers so far declared the run finished.
-    pub fn finished(&self) -> bool {
-        self.effects.finished()
-    }
 }
 
 /// The receivers of the sends among `effects`, in order.

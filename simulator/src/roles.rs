@@ -121,11 +121,6 @@ impl Roles {
         self.names.iter().position(|n| n == name).map(|i| self.members[i].as_slice())
     }
 
-    /// The role names, in the order the network lists them.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
     /// Every node's role index (`None` for nodes in no role).
     pub fn role_of(&self, nodes: u32) -> Vec<Option<u16>> {
         let mut role_of = vec![None; nodes as usize];

@@ -55,16 +55,6 @@ impl ReplicaGroup {
         ReplicaGroup { id, nodes: Membership::new(members, clients), shared, replicas }
     }
 
-    /// The group's id.
-    pub fn id(&self) -> GroupId {
-        self.id
-    }
-
-    /// Its nodes.
-    pub fn membership(&self) -> &Membership {
-        &self.nodes
-    }
-
     /// Its configuration.
     pub fn config(&self) -> &PbftConfig {
         &self.shared.config
@@ -89,11 +79,6 @@ impl ReplicaGroup {
     /// batches at one sequence number, or different checkpoint states.
     pub fn safety_violations(&self) -> usize {
         self.shared.checker.violations().len()
-    }
-
-    /// Batches committed by correct replicas (each sequence number once).
-    pub fn committed_batches(&self) -> usize {
-        self.shared.checker.committed_batches()
     }
 
     /// The highest view a correct replica installed.

@@ -107,16 +107,6 @@ impl Membership {
         Membership { members, clients, by_node }
     }
 
-    /// The replicas' nodes, in replica order.
-    pub fn members(&self) -> &[NodeId] {
-        &self.members
-    }
-
-    /// The clients' nodes, in client order.
-    pub fn clients(&self) -> &[NodeId] {
-        &self.clients
-    }
-
     /// The node of local id `local`.
     #[inline(always)]
     pub fn node(&self, local: u32) -> NodeId {

@@ -175,11 +175,6 @@ impl Pbft {
         Pbft { group, clients, client_of, side: ClientSide { keys, throughput, app: IndependentRequests } }
     }
 
-    /// The replica group.
-    pub fn group(&self) -> &ReplicaGroup {
-        &self.group
-    }
-
     /// Safety violations seen by the checker.
     pub fn safety_violations(&self) -> usize {
         self.group.safety_violations()
