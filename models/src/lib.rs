@@ -8,15 +8,20 @@ pub mod bitcoin;
 pub mod flood;
 pub mod pbft;
 pub mod registry;
+pub mod sharding;
 
 use registry::{Entry, ProtocolEntry};
 
 /// Every protocol experiment files can name, one line each.
-pub const PROTOCOLS: &[&dyn ProtocolEntry] =
-    &[&Entry::<flood::Flood>::NEW, &Entry::<bitcoin::Bitcoin>::NEW, &Entry::<pbft::Pbft>::NEW];
+pub const PROTOCOLS: &[&dyn ProtocolEntry] = &[
+    &Entry::<flood::Flood>::NEW,
+    &Entry::<bitcoin::Bitcoin>::NEW,
+    &Entry::<pbft::Pbft>::NEW,
+    &Entry::<sharding::Sharding>::NEW,
+];
 
 use simulator::config::ConfigError;
-use simulator::{Message, NodeId, Protocol, Report, RunStats, SimDuration, SimTime};
+use simulator::{Message, MetricValue, NodeId, Protocol, Report, RunStats, SimDuration, SimTime};
 
 /// A protocol that can summarise a finished run.
 pub trait Model: Protocol {
@@ -75,4 +80,18 @@ pub(crate) fn planned_for(by_node: &[u32], node_of: impl Fn(u32) -> NodeId, node
     let first = by_node.partition_point(|&id| node_of(id) < node);
     let count = by_node[first..].iter().take_while(|&&id| node_of(id) == node).count();
     &by_node[first..first + count]
+}
+
+/// Nearest-rank percentile `p` of sorted durations, in milliseconds.
+pub(crate) fn percentile(sorted: &[SimDuration], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1].as_millis_f64())
+}
+
+/// `numerator / denominator`, missing when the denominator is zero.
+pub(crate) fn per(numerator: u64, denominator: u64) -> MetricValue {
+    if denominator == 0 { MetricValue::Missing } else { MetricValue::real(numerator as f64 / denominator as f64) }
 }

@@ -89,7 +89,7 @@ impl Client {
         let access = side.keys.as_ref().map(|keys| keys.access(id)).unwrap_or_default();
         Rc::new(Request {
             id,
-            payload: Payload { bytes: config.request_size.bytes(), cost: config.costs.execute, access },
+            payload: Payload { bytes: config.request_size.bytes(), cost: config.costs.execute, access, op: 0 },
         })
     }
 

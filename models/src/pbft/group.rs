@@ -38,21 +38,27 @@ impl ReplicaGroup {
     /// Group `id` with replica `r` at `members[r]` and client `c` at `clients[c]`. `config` must
     /// have been validated for that many members; its `replicas` is not read.
     pub fn new(id: GroupId, config: PbftConfig, members: Vec<NodeId>, clients: Vec<NodeId>) -> Self {
-        let n = members.len() as u32;
+        Self::with_membership(id, config, Membership::new(members, clients))
+    }
+
+    /// Group `id` with the replicas and client slots of `nodes` (see [`Membership`]).
+    pub fn with_membership(id: GroupId, config: PbftConfig, nodes: Membership) -> Self {
+        let n = nodes.replicas();
         let fault = |r: u32| config.byzantine.iter().find(|b| b.replica == r).cloned();
         let cache = config.execution.as_ref().map_or(0, |e| e.cache as usize);
-        let client_count = clients.len();
-        let replicas = (0..n).map(|r| Replica::new(r, client_count, cache, fault(r))).collect();
+        let slots = nodes.slots();
+        let replicas = (0..n).map(|r| Replica::new(r, slots as usize, cache, fault(r))).collect();
         let correct = (0..n).map(|r| fault(r).is_none()).collect();
         let shared = Shared {
             n,
             f: fault_threshold(n),
-            sizes: Sizes::new(&config, n, client_count as u32),
+            sizes: Sizes::new(&config, n, slots),
             checker: SafetyChecker::new(correct),
             stats: Stats::default(),
+            receivers: (0..slots).map(|c| nodes.nodes(n + c).len() as u32).collect(),
             config,
         };
-        ReplicaGroup { id, nodes: Membership::new(members, clients), shared, replicas }
+        ReplicaGroup { id, nodes, shared, replicas }
     }
 
     /// Its configuration.
@@ -73,6 +79,12 @@ impl ReplicaGroup {
     /// The replica index of `node`, if it is a member.
     pub fn replica_of(&self, node: NodeId) -> Option<u32> {
         self.nodes.replica(node)
+    }
+
+    /// Requests waiting to be batched at the primary of the highest view a correct replica
+    /// installed.
+    pub fn waiting(&self) -> usize {
+        self.replicas[self.shared.primary(self.highest_view()) as usize].queue.len()
     }
 
     /// Safety violations the group's checker saw: two correct replicas committing different
@@ -122,6 +134,23 @@ impl ReplicaGroup {
         };
         let mut host = Scoped { ctx, app, nodes: &self.nodes, group: self.id };
         self.shared.transmit(from, to, Body::Request(request), &mut host);
+    }
+
+    /// Member `node` obtained `request` by the outer protocol's own means (a certified message
+    /// from another group, say) and hands it to its group as if a client had sent it: the primary
+    /// queues it, a backup waits for it to execute. Its id must name a client slot, usually one
+    /// without nodes (see [`Membership`]); every replica that delivers it gives the same id, and the
+    /// group orders it once.
+    pub fn deliver<P: Hosts, A: Application>(
+        &mut self,
+        node: NodeId,
+        request: Rc<Request>,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+    ) {
+        self.at_replica(node, ctx, app, |r, replica, shared, host| {
+            replica.handle(r, Body::Request(request), shared, host);
+        });
     }
 
     /// A member starts: a replica scheduled to misbehave arms the moment it starts.

@@ -78,45 +78,89 @@ pub trait Hosts: Protocol {
     fn wrap_disk(group: GroupId, job: DiskJob) -> Self::DiskJob;
 }
 
-/// The nodes of a group: replica `r` runs at `members[r]`, and client `c` (local id `n + c`) is
-/// `clients[c]`. A node may be a client of several groups and a member of one.
+/// The nodes of a group: replica `r` runs at `members[r]`; client slot `c` (local id `n + c`) is
+/// one node (a client) or several (a committee of another group calling this one, whose members
+/// share the slot's request numbers and each receive its replies), or none (requests the outer
+/// protocol hands the group itself, [`super::ReplicaGroup::deliver`], which get no reply). A node
+/// may be a client of several groups and a member of one.
 #[derive(Clone, Debug)]
 pub struct Membership {
     members: Vec<NodeId>,
+    /// The nodes of every client slot, slot after slot.
     clients: Vec<NodeId>,
+    /// Where each slot's nodes start in `clients`, and one past the last slot; empty when every
+    /// slot is one node.
+    slot_starts: Vec<u32>,
     /// (node, local id), sorted by node; empty when local ids are node ids.
     by_node: Vec<(NodeId, u32)>,
 }
 
 impl Membership {
-    /// Replicas at `members` (in replica order) and clients at `clients`. A node has one place in
-    /// a group: listing it twice is a programming error and panics.
+    /// Replicas at `members` (in replica order) and one client at each of `clients`. A node has
+    /// one place in a group: listing it twice is a programming error and panics.
     pub fn new(members: Vec<NodeId>, clients: Vec<NodeId>) -> Self {
-        let identity = members.iter().chain(&clients).enumerate().all(|(i, &node)| node as usize == i);
-        let mut by_node: Vec<(NodeId, u32)> = if identity {
-            Vec::new()
-        } else {
-            members.iter().chain(&clients).enumerate().map(|(i, &node)| (node, i as u32)).collect()
-        };
-        by_node.sort_unstable();
-        let mut nodes: Vec<NodeId> = members.iter().chain(&clients).copied().collect();
-        nodes.sort_unstable();
-        if let Some(twice) = nodes.windows(2).find(|w| w[0] == w[1]) {
-            panic!("node {} is listed twice in a replica group (as member or client)", twice[0]);
-        }
-        Membership { members, clients, by_node }
+        Self::build(members, clients, Vec::new())
     }
 
-    /// The node of local id `local`.
-    #[inline(always)]
-    pub fn node(&self, local: u32) -> NodeId {
-        if self.by_node.is_empty() {
-            return local;
+    /// Replicas at `members` and client slots of any number of nodes each.
+    pub fn with_slots(members: Vec<NodeId>, slots: Vec<Vec<NodeId>>) -> Self {
+        let mut starts = Vec::with_capacity(slots.len() + 1);
+        let mut clients = Vec::new();
+        for slot in slots {
+            starts.push(clients.len() as u32);
+            clients.extend(slot);
         }
+        starts.push(clients.len() as u32);
+        Self::build(members, clients, starts)
+    }
+
+    fn build(members: Vec<NodeId>, clients: Vec<NodeId>, slot_starts: Vec<u32>) -> Self {
+        let n = members.len() as u32;
+        let mut local_ids: Vec<u32> = (0..n).collect();
+        if slot_starts.is_empty() {
+            local_ids.extend((0..clients.len() as u32).map(|c| n + c));
+        } else {
+            for (slot, w) in slot_starts.windows(2).enumerate() {
+                local_ids.extend(std::iter::repeat_n(n + slot as u32, (w[1] - w[0]) as usize));
+            }
+        }
+        let nodes = members.iter().chain(&clients).copied();
+        let identity = slot_starts.is_empty() && nodes.clone().enumerate().all(|(i, node)| node as usize == i);
+        let mut by_node: Vec<(NodeId, u32)> = nodes.zip(local_ids).collect();
+        by_node.sort_unstable();
+        if let Some(twice) = by_node.windows(2).find(|w| w[0].0 == w[1].0) {
+            panic!("node {} is listed twice in a replica group (as member or client)", twice[0].0);
+        }
+        if identity {
+            by_node.clear();
+        }
+        Membership { members, clients, slot_starts, by_node }
+    }
+
+    /// Replicas.
+    pub fn replicas(&self) -> u32 {
+        self.members.len() as u32
+    }
+
+    /// Client slots.
+    pub fn slots(&self) -> u32 {
+        if self.slot_starts.is_empty() { self.clients.len() as u32 } else { self.slot_starts.len() as u32 - 1 }
+    }
+
+    /// The node of member `replica`.
+    #[inline(always)]
+    pub fn node(&self, replica: u32) -> NodeId {
+        self.members[replica as usize]
+    }
+
+    /// The nodes of local id `local`: a replica's node, or a client slot's.
+    #[inline(always)]
+    pub fn nodes(&self, local: u32) -> &[NodeId] {
         let n = self.members.len();
         match (local as usize).checked_sub(n) {
-            None => self.members[local as usize],
-            Some(client) => self.clients[client],
+            None => std::slice::from_ref(&self.members[local as usize]),
+            Some(slot) if self.slot_starts.is_empty() => std::slice::from_ref(&self.clients[slot]),
+            Some(slot) => &self.clients[self.slot_starts[slot] as usize..self.slot_starts[slot + 1] as usize],
         }
     }
 
@@ -156,7 +200,14 @@ impl<P: Hosts, A: Application> Host for Scoped<'_, '_, P, A> {
 
     #[inline(always)]
     fn send(&mut self, to: u32, msg: Wire) {
-        self.ctx.send(self.nodes.node(to), P::wrap_message(self.group, msg));
+        match self.nodes.nodes(to) {
+            [node] => self.ctx.send(*node, P::wrap_message(self.group, msg)),
+            nodes => {
+                for &node in nodes {
+                    self.ctx.send(node, P::wrap_message(self.group, msg.clone()));
+                }
+            }
+        }
     }
 
     #[inline(always)]
@@ -215,11 +266,18 @@ mod tests {
     #[test]
     fn local_ids_map_to_nodes_both_ways() {
         let identity = Membership::new(vec![0, 1, 2, 3], vec![4, 5]);
-        assert_eq!((identity.node(5), identity.local(5), identity.local(6)), (5, Some(5), None));
+        assert_eq!((identity.nodes(5), identity.local(5), identity.local(6)), (&[5][..], Some(5), None));
         let spread = Membership::new(vec![20, 21, 22, 23], vec![10, 3]);
-        assert_eq!((spread.node(0), spread.node(4), spread.node(5)), (20, 10, 3));
+        assert_eq!((spread.node(0), spread.nodes(4), spread.nodes(5)), (20, &[10][..], &[3][..]));
         assert_eq!((spread.local(22), spread.local(3), spread.local(11)), (Some(2), Some(5), None));
         assert_eq!((spread.replica(21), spread.replica(10)), (Some(1), None));
+    }
+
+    #[test]
+    fn a_client_slot_holds_a_committee_or_nobody() {
+        let slots = Membership::with_slots(vec![0, 1, 2, 3], vec![vec![9], vec![4, 5, 6, 7], vec![]]);
+        assert_eq!((slots.slots(), slots.nodes(5), slots.nodes(6)), (3, &[4, 5, 6, 7][..], &[][..]));
+        assert_eq!((slots.local(6), slots.local(9), slots.local(8), slots.replica(6)), (Some(5), Some(4), None, None));
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct Payload {
     pub cost: SimDuration,
     /// The state keys it reads and writes: requests that conflict run one after the other.
     pub access: Access,
+    /// What the request asks of the application, in the application's own encoding; the group
+    /// never reads it.
+    pub op: u64,
 }
 
 /// An ordered batch of requests, with what every replica derives from it.

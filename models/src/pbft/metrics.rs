@@ -20,7 +20,7 @@ use simulator::{MetricValue, Report, RunStats, SimDuration, SimTime};
 
 use super::Pbft;
 use super::messages::{Kind, KindCounts};
-use crate::Model;
+use crate::{Model, per, percentile};
 
 /// The metric columns of a PBFT run, in order.
 pub const METRICS: [&str; 10] = [
@@ -35,19 +35,6 @@ pub const METRICS: [&str; 10] = [
     "cache_hit_rate",
     "events",
 ];
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[SimDuration], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1].as_millis_f64())
-}
-
-fn per(numerator: u64, denominator: u64) -> MetricValue {
-    if denominator == 0 { MetricValue::Missing } else { MetricValue::real(numerator as f64 / denominator as f64) }
-}
 
 impl Model for Pbft {
     fn report(&self, stats: &RunStats) -> Report {

@@ -35,7 +35,7 @@ mod view_change;
 mod votes;
 mod workload;
 
-pub use config::{Auth, Behaviour, ByzantineConfig, Costs, ExecutionConfig, Load, PbftConfig, Replicas};
+pub use config::{Auth, Behaviour, ByzantineConfig, Costs, ExecutionConfig, Load, MAX_REPLICAS, PbftConfig, Replicas};
 pub use group::{ReplicaGroup, Submit};
 pub use host::{Application, GroupId, Host, Hosts, Membership, Scoped};
 pub use messages::{Batch, Body, Payload, Request, RequestId, Seq, View, Wire};

@@ -249,8 +249,12 @@ impl Replica {
         }
     }
 
-    /// Answers the client of `request` with `result`.
+    /// Answers the client of `request` with `result` (each node of its slot; a slot without nodes
+    /// takes no reply).
     pub(super) fn reply(&self, request: RequestId, result: u64, shared: &mut Shared, ctx: &mut impl Host) {
+        if !shared.answers(request.client) {
+            return;
+        }
         let body = Body::Reply { view: self.view, request, result };
         self.emit(Targets::One(shared.client_local(request.client)), body, shared, ctx);
     }

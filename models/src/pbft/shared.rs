@@ -47,6 +47,9 @@ pub(super) struct Shared {
     pub(super) sizes: Sizes,
     pub(super) checker: SafetyChecker,
     pub(super) stats: Stats,
+    /// Nodes in each client slot: a reply to a slot goes to each (none for requests the outer
+    /// protocol delivered itself).
+    pub(super) receivers: Vec<u32>,
 }
 
 impl Shared {
@@ -64,6 +67,19 @@ impl Shared {
         local >= self.n
     }
 
+    /// Nodes a message to local id `local` reaches.
+    fn receivers_of(&self, local: u32) -> u32 {
+        match local.checked_sub(self.n) {
+            None => 1,
+            Some(slot) => self.receivers[slot as usize],
+        }
+    }
+
+    /// Whether client slot `client` has nodes to answer.
+    pub(super) fn answers(&self, client: u32) -> bool {
+        self.receivers[client as usize] > 0
+    }
+
     /// Bytes read from disk for one state key missing from the cache.
     pub(super) fn value_bytes(&self) -> u64 {
         self.config.execution.as_ref().map_or(0, |e| e.value_size.bytes())
@@ -73,7 +89,7 @@ impl Shared {
     pub(super) fn generation_cost(&self, to: Targets) -> SimDuration {
         let costs = &self.config.costs;
         match (self.config.auth, to) {
-            (Auth::Macs, Targets::One(_)) => costs.mac,
+            (Auth::Macs, Targets::One(local)) => SimDuration(costs.mac.0 * u64::from(self.receivers_of(local))),
             (Auth::Macs, Targets::Replicas) => SimDuration(costs.mac.0 * u64::from(self.n - 1)),
             (Auth::Signatures, _) => costs.sign,
         }
@@ -99,7 +115,7 @@ impl Shared {
         let kind = body.kind();
         match to {
             Targets::One(local) => {
-                self.count(from, local, kind, 1);
+                self.count(from, local, kind, u64::from(self.receivers_of(local)));
                 ctx.send(local, Wire { body, bytes });
             }
             Targets::Replicas => {

@@ -1,0 +1,390 @@
+//! The replicated state of the shards: balances, locks and each transaction's part in each
+//! shard, and the operations the shards order. A shard's state changes when the first of its
+//! replicas executes an operation; every operation is idempotent, so the other replicas, executing
+//! the same sequence, get the same outcome from the recorded state (a replica that skipped
+//! sequence numbers by state transfer loses nothing). Alongside it, the checkers: atomicity (no
+//! two shards apply different decisions, no shard commits without having voted yes),
+//! conservation and double spends.
+
+use std::collections::{BTreeMap, HashMap};
+
+use smallvec::SmallVec;
+
+use simulator::{SimDuration, SimTime};
+
+use super::accounts::{Accounts, ShardId};
+use super::txs::{NO, Op, Tx, TxId, YES};
+
+/// A transaction's part in one shard.
+#[derive(Clone, Debug, Default)]
+struct Part {
+    /// The shard's vote, once given.
+    vote: Option<bool>,
+    /// The decision the shard applied.
+    decided: Option<bool>,
+    /// When the locks were taken, while held.
+    locked_at: Option<SimTime>,
+    /// The first request number of this shard's calls to each other shard of the transaction.
+    call_numbers: SmallVec<[u64; 3]>,
+    /// The coordinator shard: the number of its decision on the transaction.
+    coordination: u64,
+    /// Relay: whether the payer's shard debited (or rejected) it, and whether this shard credited.
+    debited: Option<bool>,
+    credited: bool,
+}
+
+/// One shard's replicated state.
+#[derive(Debug)]
+pub struct Ledger {
+    shard: ShardId,
+    /// Whether a cross-shard transaction's first shard coordinates it (two-phase commit with a
+    /// coordinator shard).
+    coordinator: bool,
+    locks: BTreeMap<u32, TxId>,
+    parts: HashMap<TxId, Part>,
+    /// The next request number of this shard's calls to each shard.
+    next_call: Vec<u64>,
+    /// The number of the next transaction this shard coordinates.
+    next_coordination: u64,
+    /// Operations applied (first executions), by whether they came after the warm-up.
+    pub applied_ops: [u64; 2],
+    /// (taken, held) of every lock released.
+    pub lock_holds: Vec<(SimTime, SimDuration)>,
+}
+
+/// What every shard shares: balances (each account changed only by its own shard) and what the
+/// checkers found.
+#[derive(Debug)]
+pub struct Bank {
+    /// Every account's balance.
+    pub balances: Vec<u64>,
+    /// Decisions that contradict another shard's, and commits without a yes vote.
+    pub atomicity_violations: u64,
+    /// Debits that would have overdrawn an account, and transfers applied twice.
+    pub double_spends: u64,
+}
+
+impl Bank {
+    /// `accounts` accounts holding `balance` each.
+    pub fn new(accounts: u32, balance: u64) -> Self {
+        Bank { balances: vec![balance; accounts as usize], atomicity_violations: 0, double_spends: 0 }
+    }
+
+    /// Value held in accounts.
+    pub fn held(&self) -> u64 {
+        self.balances.iter().sum()
+    }
+
+    fn debit(&mut self, account: u32, amount: u64) {
+        let balance = &mut self.balances[account as usize];
+        match balance.checked_sub(amount) {
+            Some(left) => *balance = left,
+            None => self.double_spends += 1,
+        }
+    }
+
+    fn credit(&mut self, account: u32, amount: u64) {
+        self.balances[account as usize] += amount;
+    }
+}
+
+/// What executing an operation gives: the result replied to the caller, and the calls the shard's
+/// replicas make next (to shard, request number, operation).
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// The reply: a vote, an outcome or an acknowledgement.
+    pub result: u64,
+    /// Calls to other shards.
+    pub calls: SmallVec<[(ShardId, u64, Op); 3]>,
+    /// The transaction's outcome is settled here and its client may be told (the coordinator
+    /// shard's abort after a no vote, a rejected debit).
+    pub settled: Option<bool>,
+    /// `Begin`: the number of the decision the coordinator shard will order.
+    pub coordination: Option<u64>,
+    /// This first execution committed the transaction's part in this shard.
+    pub committed_here: bool,
+}
+
+/// The shard's view of the transaction the operation is for, and where the run is.
+pub struct Apply<'a> {
+    /// The transaction.
+    pub tx: &'a mut Tx,
+    /// Its id.
+    pub id: TxId,
+    /// The shared balances and checkers.
+    pub bank: &'a mut Bank,
+    /// The time.
+    pub now: SimTime,
+    /// Whether the warm-up is over.
+    pub measured: bool,
+    /// Which shard holds each account.
+    pub accounts: &'a Accounts,
+}
+
+impl Ledger {
+    /// The state of `shard` among `shards`; `coordinator` when a transaction's first shard
+    /// coordinates its two-phase commit.
+    pub fn new(shard: ShardId, shards: u32, coordinator: bool) -> Self {
+        Ledger {
+            shard,
+            coordinator,
+            locks: BTreeMap::new(),
+            parts: HashMap::new(),
+            next_call: vec![0; shards as usize],
+            next_coordination: 0,
+            applied_ops: [0; 2],
+            lock_holds: Vec::new(),
+        }
+    }
+
+    /// Locks held.
+    pub fn locks_held(&self) -> usize {
+        self.locks.len()
+    }
+
+    /// Executes `op`: applied the first time, answered from the record after that.
+    pub fn execute(&mut self, op: Op, a: Apply<'_>) -> Executed {
+        let part = self.parts.get(&a.id);
+        let first = match op {
+            Op::Intra => a.tx.decision.is_none(),
+            Op::Begin | Op::Prepare | Op::Resolve => part.is_none_or(|p| p.vote.is_none()),
+            Op::Commit | Op::Abort => part.is_none_or(|p| p.decided.is_none()),
+            Op::Debit => part.is_none_or(|p| p.debited.is_none()),
+            Op::Credit => part.is_none_or(|p| !p.credited),
+        };
+        if first {
+            self.applied_ops[usize::from(a.measured)] += 1;
+        }
+        match op {
+            Op::Intra => self.intra(first, a),
+            Op::Begin => self.begin(first, a),
+            Op::Prepare => Executed { result: self.prepare(first, &a), ..Executed::default() },
+            Op::Resolve => Executed { result: self.resolve(a.id), ..Executed::default() },
+            Op::Commit | Op::Abort => self.decide(op == Op::Commit, first, a),
+            Op::Debit => self.debit(first, a),
+            Op::Credit => self.credit(first, a),
+        }
+    }
+
+    /// The transaction's accounts held by this shard, with their positions (0 is the payer).
+    fn here<'t>(&self, a: &'t Apply<'_>) -> impl Iterator<Item = (usize, u32)> + 't {
+        let (shard, accounts) = (self.shard, a.accounts);
+        a.tx.parties.iter().copied().enumerate().filter(move |&(_, account)| accounts.shard_of(account) == shard)
+    }
+
+    fn intra(&mut self, first: bool, a: Apply<'_>) -> Executed {
+        if first {
+            let locked = a.tx.parties.iter().any(|p| self.locks.contains_key(p));
+            let ok = !locked && a.bank.balances[a.tx.parties[0] as usize] >= a.tx.total();
+            if ok {
+                a.bank.debit(a.tx.parties[0], a.tx.total());
+                for &receiver in &a.tx.parties[1..] {
+                    a.bank.credit(receiver, a.tx.amount);
+                }
+            }
+            a.tx.decision = Some(ok);
+            a.tx.applied = 1;
+            a.tx.finished = Some(a.now);
+        }
+        let committed = a.tx.decision == Some(true);
+        Executed { result: answer(committed), committed_here: first && committed, ..Executed::default() }
+    }
+
+    /// Checks funds and locks (no-wait: a lock held by another transaction is a no), and votes.
+    fn prepare(&mut self, first: bool, a: &Apply<'_>) -> u64 {
+        if first {
+            let here: SmallVec<[(usize, u32); 4]> = self.here(a).collect();
+            let part = self.parts.entry(a.id).or_default();
+            let conflict = here.iter().any(|(_, account)| self.locks.get(account).is_some_and(|&t| t != a.id));
+            let funds = here
+                .first()
+                .is_none_or(|&(position, account)| position != 0 || a.bank.balances[account as usize] >= a.tx.total());
+            // A shard told to abort before it was asked to prepare votes no.
+            let yes = part.decided.is_none() && !conflict && funds;
+            if yes {
+                for &(_, account) in &here {
+                    self.locks.insert(account, a.id);
+                }
+                part.locked_at = Some(a.now);
+            }
+            part.vote = Some(yes);
+        }
+        answer(self.parts[&a.id].vote == Some(true))
+    }
+
+    /// The coordinator shard prepares its own part and, if it can, asks the others to prepare;
+    /// each call number is followed by the number of the decision that comes later.
+    fn begin(&mut self, first: bool, a: Apply<'_>) -> Executed {
+        let yes = self.prepare(first, &a) == YES;
+        if first {
+            let numbers = a.tx.others().iter().map(|&s| take(&mut self.next_call[usize::from(s)], 2)).collect();
+            let part = self.parts.get_mut(&a.id).expect("prepared above");
+            part.call_numbers = numbers;
+            part.coordination = take(&mut self.next_coordination, 1);
+            if !yes {
+                // Nobody else was asked: the transaction is over.
+                part.decided = Some(false);
+                record_decision(a.tx, a.bank, false);
+                a.tx.finished = Some(a.now);
+            }
+        }
+        if !yes {
+            return Executed { result: NO, settled: Some(false), ..Executed::default() };
+        }
+        let coordination = Some(self.parts[&a.id].coordination);
+        Executed { result: YES, calls: self.calls(&a, 0, Op::Prepare), coordination, ..Executed::default() }
+    }
+
+    /// The calls this shard makes to the transaction's other shards, at `offset` from each
+    /// recorded number.
+    fn calls(&self, a: &Apply<'_>, offset: u64, op: Op) -> SmallVec<[(ShardId, u64, Op); 3]> {
+        let numbers = &self.parts[&a.id].call_numbers;
+        a.tx.others().iter().zip(numbers).map(|(&s, &number)| (s, number + offset, op)).collect()
+    }
+
+    fn resolve(&mut self, id: TxId) -> u64 {
+        let part = self.parts.entry(id).or_default();
+        answer(*part.vote.get_or_insert(false))
+    }
+
+    /// Applies the decision: the transfer's part here on commit, then the locks are released. At
+    /// the coordinator shard the decision then goes to the other shards.
+    fn decide(&mut self, commit: bool, first: bool, a: Apply<'_>) -> Executed {
+        let mut committed_here = false;
+        if first {
+            let here: SmallVec<[(usize, u32); 4]> = self.here(&a).collect();
+            let part = self.parts.entry(a.id).or_default();
+            if commit && part.vote != Some(true) {
+                a.bank.atomicity_violations += 1;
+            } else if commit {
+                committed_here = true;
+                for &(position, account) in &here {
+                    if position == 0 {
+                        a.bank.debit(account, a.tx.total());
+                    } else {
+                        a.bank.credit(account, a.tx.amount);
+                    }
+                }
+            }
+            if let Some(taken) = part.locked_at.take() {
+                for (_, account) in &here {
+                    self.locks.remove(account);
+                }
+                self.lock_holds.push((taken, a.now.since(taken)));
+            }
+            part.decided = Some(commit);
+            record_decision(a.tx, a.bank, commit);
+            a.tx.applied += 1;
+            if usize::from(a.tx.applied) == a.tx.shards.len() {
+                a.tx.finished = Some(a.now);
+            }
+        }
+        let coordinating = self.coordinator && a.tx.shards[0] == self.shard;
+        let calls =
+            if coordinating { self.calls(&a, 1, if commit { Op::Commit } else { Op::Abort }) } else { SmallVec::new() };
+        Executed { result: YES, calls, committed_here, ..Executed::default() }
+    }
+
+    /// Relay, at the payer's shard: debits the payer (or rejects the transfer for want of funds)
+    /// and credits the receivers here; the rest is in flight until the other shards credit it.
+    fn debit(&mut self, first: bool, a: Apply<'_>) -> Executed {
+        if first {
+            let here: SmallVec<[(usize, u32); 4]> = self.here(&a).collect();
+            let ok = a.bank.balances[a.tx.parties[0] as usize] >= a.tx.total();
+            if ok {
+                a.bank.debit(a.tx.parties[0], a.tx.total());
+                for &(position, account) in &here[1..] {
+                    debug_assert!(position > 0);
+                    a.bank.credit(account, a.tx.amount);
+                }
+            }
+            let numbers = a.tx.others().iter().map(|&s| take(&mut self.next_call[usize::from(s)], 1)).collect();
+            let part = self.parts.entry(a.id).or_default();
+            part.debited = Some(ok);
+            part.call_numbers = numbers;
+            a.tx.decision = Some(ok);
+            a.tx.applied = 1;
+            if !ok {
+                a.tx.finished = Some(a.now);
+            }
+        }
+        if self.parts[&a.id].debited == Some(true) {
+            let calls = self.calls(&a, 0, Op::Credit);
+            Executed { result: YES, calls, committed_here: first, ..Executed::default() }
+        } else {
+            Executed { result: NO, settled: Some(false), ..Executed::default() }
+        }
+    }
+
+    /// Relay, at a receiver's shard: credits the receivers here.
+    fn credit(&mut self, first: bool, a: Apply<'_>) -> Executed {
+        if first {
+            let here: SmallVec<[(usize, u32); 4]> = self.here(&a).collect();
+            for &(_, account) in &here {
+                a.bank.credit(account, a.tx.amount);
+            }
+            self.parts.entry(a.id).or_default().credited = true;
+            a.tx.applied += 1;
+            if usize::from(a.tx.applied) == a.tx.shards.len() {
+                a.tx.finished = Some(a.now);
+            }
+        }
+        Executed { result: YES, committed_here: first, ..Executed::default() }
+    }
+}
+
+impl Ledger {
+    /// The change this shard's applied part of cross-shard transaction `tx` made to the balances,
+    /// worked out from the transaction and what the shard recorded of it (not from the balances):
+    /// the payer's debit if it is here, plus the credits of the receivers here, once applied.
+    pub fn applied_change(&self, id: TxId, tx: &Tx, accounts: &Accounts) -> i128 {
+        let Some(part) = self.parts.get(&id) else { return 0 };
+        let applied =
+            (part.decided == Some(true) && part.vote == Some(true)) || part.debited == Some(true) || part.credited;
+        if !applied {
+            return 0;
+        }
+        let mut change = 0;
+        for (position, &account) in tx.parties.iter().enumerate() {
+            if accounts.shard_of(account) != self.shard {
+                continue;
+            }
+            change += if position == 0 { -i128::from(tx.total()) } else { i128::from(tx.amount) };
+        }
+        change
+    }
+
+    /// The result executing `op` on `tx` gave, for a caller that asks again; `None` if this shard
+    /// never executed it.
+    pub fn recall(&self, op: Op, id: TxId, tx: &Tx) -> Option<u64> {
+        let part = self.parts.get(&id);
+        match op {
+            Op::Intra => tx.decision.map(answer),
+            Op::Begin | Op::Prepare | Op::Resolve => part?.vote.map(answer),
+            Op::Commit | Op::Abort => part?.decided.map(|_| YES),
+            Op::Debit => part?.debited.map(answer),
+            Op::Credit => part.filter(|p| p.credited).map(|_| YES),
+        }
+    }
+}
+
+fn answer(yes: bool) -> u64 {
+    if yes { YES } else { NO }
+}
+
+/// Returns `*counter` and advances it by `by`.
+fn take(counter: &mut u64, by: u64) -> u64 {
+    let number = *counter;
+    *counter += by;
+    number
+}
+
+/// The observer's record of a decision a shard applied: a shard deciding otherwise than one
+/// before it breaks atomicity.
+fn record_decision(tx: &mut Tx, bank: &mut Bank, commit: bool) {
+    match tx.decision {
+        None => tx.decision = Some(commit),
+        Some(earlier) if earlier != commit => bank.atomicity_violations += 1,
+        Some(_) => {}
+    }
+}

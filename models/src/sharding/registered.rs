@@ -1,0 +1,135 @@
+//! Sharding as experiment files name it: `protocol: Sharding(...)`, with the rules it sets for
+//! the experiment around it.
+
+use simulator::config::{ConfigError, TopologyConfig};
+use simulator::{NodeId, SimTime};
+
+use super::accounts::Accounts;
+use super::{METRICS, Sharding, ShardingConfig};
+use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
+
+impl Registered for Sharding {
+    const NAME: &'static str = "Sharding";
+    type Config = ShardingConfig;
+
+    fn validate(config: &ShardingConfig, setting: &Setting<'_>) -> Result<(), ConfigError> {
+        config.validate().map_err(|e| e.within("protocol"))?;
+        let (committees, clients) = nodes(config, setting)?;
+        if clients.is_empty() {
+            let replicas = committees.len() as u32 * config.committee;
+            return Err(ConfigError::new(
+                "network.nodes",
+                format!(
+                    "{} nodes leave no client beside the {replicas} replicas (shards × committee): add nodes",
+                    setting.network.nodes
+                ),
+            ));
+        }
+        if setting.network.topology != TopologyConfig::Complete {
+            return Err(ConfigError::new(
+                "network.topology",
+                "committees talk to every client and to each other: use topology: Complete",
+            ));
+        }
+        let Some(stop) = setting.stop_time else {
+            return Err(ConfigError::new(
+                "stop.time",
+                "sharded runs need a simulated-time limit (clients issue transactions until then); add e.g. time: \"10s\"",
+            ));
+        };
+        if let Some((i, t)) = config.script.iter().enumerate().find(|(_, t)| t.client as usize >= clients.len()) {
+            return Err(ConfigError::new(
+                format!("protocol.script[{i}].client"),
+                format!(
+                    "client {} does not exist: the {} nodes outside the committees are clients 0..{}",
+                    t.client,
+                    clients.len(),
+                    clients.len()
+                ),
+            ));
+        }
+        for (key, span) in [("warmup", config.warmup), ("drain", config.drain)] {
+            if span >= stop {
+                return Err(ConfigError::new(
+                    format!("protocol.{key}"),
+                    format!("must be shorter than stop.time ({stop})"),
+                ));
+            }
+        }
+        if config.cross_shard_ratio.is_some() {
+            let counts = Accounts::new(config).counts(config.shards);
+            if let Some((shard, &held)) = counts.iter().enumerate().find(|&(_, &n)| n < config.accounts_per_tx) {
+                return Err(ConfigError::new(
+                    "protocol.accounts",
+                    format!(
+                        "shard {shard} holds {held} accounts, fewer than accounts_per_tx ({}), so it cannot keep a transfer to itself: add accounts",
+                        config.accounts_per_tx
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn metric_names(_: &ShardingConfig) -> Vec<String> {
+        METRICS.iter().map(|m| m.to_string()).collect()
+    }
+
+    fn default_plots(_: &ShardingConfig, swept: &[&str]) -> Vec<PlotSpec> {
+        if swept.is_empty() {
+            vec![PlotSpec::new(PlotKind::TimeSeries, "committed_tps")]
+        } else {
+            ["throughput_tps", "cross_latency_p50_ms", "abort_rate"].map(|y| PlotSpec::line(y, swept)).to_vec()
+        }
+    }
+
+    fn series_names(_: &ShardingConfig) -> Vec<String> {
+        vec!["committed_tps".to_string(), "queue_length".to_string()]
+    }
+
+    fn work_estimate(config: &ShardingConfig, setting: &Setting<'_>) -> f64 {
+        let replicas = f64::from(config.shards) * f64::from(config.committee);
+        replicas * f64::from(config.committee) + f64::from(setting.network.nodes)
+    }
+
+    fn build(config: &ShardingConfig, setting: &Setting<'_>, _seed: u64) -> Self {
+        let (committees, clients) = nodes(config, setting).expect("a validated config names its committees");
+        let stop = setting.stop_time.expect("validated: a time limit");
+        let issue_until = SimTime(stop.0 - config.drain.0);
+        Sharding::new(config.clone(), setting.network.nodes, committees, clients, issue_until)
+    }
+}
+
+/// The committees' nodes (shard by shard, in replica order) and the clients' nodes.
+fn nodes(config: &ShardingConfig, setting: &Setting<'_>) -> Result<(Vec<Vec<NodeId>>, Vec<NodeId>), ConfigError> {
+    let needed = (config.shards * config.committee) as usize;
+    let validators: Vec<NodeId> = match &config.validators {
+        None if needed > setting.network.nodes as usize => {
+            return Err(ConfigError::new(
+                "network.nodes",
+                format!(
+                    "{} nodes are fewer than the {needed} replicas (shards × committee) plus at least one client",
+                    setting.network.nodes
+                ),
+            ));
+        }
+        None => (0..needed as NodeId).collect(),
+        Some(name) => {
+            let members = setting.network.roles()?.require("protocol.validators", name, needed)?.to_vec();
+            if members.len() != needed {
+                return Err(ConfigError::new(
+                    "protocol.validators",
+                    format!("role `{name}` has {} nodes; shards × committee needs exactly {needed}", members.len()),
+                ));
+            }
+            members
+        }
+    };
+    let committees = validators.chunks(config.committee as usize).map(<[NodeId]>::to_vec).collect();
+    let mut is_validator = vec![false; setting.network.nodes as usize];
+    for &v in &validators {
+        is_validator[v as usize] = true;
+    }
+    let clients = (0..setting.network.nodes).filter(|&n| !is_validator[n as usize]).collect();
+    Ok((committees, clients))
+}
