@@ -1,5 +1,5 @@
 //! `chainsim bench`: engine throughput and memory on fixed scenarios (flooding, PBFT under
-//! saturating load, Bitcoin block relay). Each scenario runs in its own child process so that its
+//! saturating load, Bitcoin block relay, sharding at 32 shards). Each scenario runs in its own child process so that its
 //! peak memory is its own; `--repeat` runs it several times and keeps the fastest.
 
 use std::process::Command;
@@ -8,7 +8,8 @@ use experiments::campaign::{self, Options};
 use experiments::{Experiment, LoadedExperiment, ProtocolConfig, ResultDir, RunSpec, StopConfig, execute};
 use models::bitcoin::{Bitcoin, BitcoinConfig, Relay};
 use models::flood::{Flood, FloodConfig};
-use models::pbft::{Auth, Load, Pbft, PbftConfig};
+use models::pbft::{Auth, Costs, Load, Pbft, PbftConfig};
+use models::sharding::{Sharding, ShardingConfig};
 use simulator::SimDuration;
 use simulator::config::{BandwidthConfig, Contention, LatencyConfig, NetworkConfig, TopologyConfig};
 use simulator::units::{Bandwidth, ByteSize};
@@ -32,9 +33,14 @@ enum Workload {
     /// PBFT with 64 replicas, signatures and batches of 100 for 10 simulated seconds, under more
     /// load than it can serve (16 closed-loop clients keeping 100 requests each outstanding).
     Pbft,
+    /// Sharding: 32 shards of 4 replicas, two-phase commit coordinated by the payer's shard,
+    /// uniform transfers over 2 million accounts, saturated by 128 closed-loop clients keeping
+    /// 100 transfers each outstanding, for 10 simulated seconds (the setting of
+    /// `experiments/shard-scaling.ron` at 32 shards).
+    Sharding,
 }
 
-const SCENARIOS: [Scenario; 7] = [
+const SCENARIOS: [Scenario; 8] = [
     Scenario {
         name: "flood-10k-fifo",
         workload: Workload::Flood { nodes: 10_000, items: 10, contention: Contention::Fifo },
@@ -52,6 +58,7 @@ const SCENARIOS: [Scenario; 7] = [
         workload: Workload::Flood { nodes: 100_000, items: 3, contention: Contention::FairShare },
     },
     Scenario { name: "pbft-64", workload: Workload::Pbft },
+    Scenario { name: "sharding-32x4", workload: Workload::Sharding },
     Scenario { name: "bitcoin-10k", workload: Workload::Bitcoin { nodes: 10_000, blocks: 100 } },
     Scenario { name: "bitcoin-100k", workload: Workload::Bitcoin { nodes: 100_000, blocks: 10 } },
 ];
@@ -60,6 +67,7 @@ fn experiment(workload: &Workload) -> Experiment {
     match *workload {
         Workload::Flood { nodes, items, contention } => flood_experiment(nodes, items, contention),
         Workload::Pbft => pbft_experiment(),
+        Workload::Sharding => sharding_experiment(),
         Workload::Bitcoin { nodes, blocks } => bitcoin_experiment(nodes, blocks),
     }
 }
@@ -97,6 +105,39 @@ fn pbft_experiment() -> Experiment {
         // Long enough that queueing alone never triggers retransmissions.
         client_timeout: SimDuration::from_secs(5),
         ..PbftConfig::default()
+    });
+    experiment
+}
+
+const SHARDS: u32 = 32;
+
+fn sharding_experiment() -> Experiment {
+    let mut experiment = flood_experiment(SHARDS * 4 + SHARDS * 4, 1, Contention::Fifo);
+    experiment.stop.time = Some(SimDuration::from_secs(10));
+    let network = &mut experiment.network;
+    network.topology = TopologyConfig::Complete;
+    network.bandwidth = BandwidthConfig {
+        upload: Bandwidth::BitsPerSec(1_000_000_000),
+        download: Bandwidth::BitsPerSec(1_000_000_000),
+    };
+    network.latency = LatencyConfig::LogNormal { median: SimDuration::from_millis(5), sigma: 0.3 };
+    network.cpu.cores = 1;
+    experiment.protocol = ProtocolConfig::new::<Sharding>(ShardingConfig {
+        shards: SHARDS,
+        committee: 4,
+        accounts: 2_000_000,
+        load: Load::Closed { window: 100 },
+        warmup: SimDuration::from_secs(1),
+        consensus: PbftConfig {
+            batch_size: 200,
+            in_flight: 4,
+            auth: Auth::Macs,
+            costs: Costs { execute: SimDuration::from_micros(200), ..Costs::default() },
+            client_timeout: SimDuration::from_secs(30),
+            view_change_timeout: SimDuration::from_secs(30),
+            ..PbftConfig::default()
+        },
+        ..ShardingConfig::default()
     });
     experiment
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 
 use crate::{bench, commands, swarm, trace};
+use experiments::swarm::Subject;
 
 /// Deterministic discrete-event simulator for blockchain networks.
 #[derive(Parser)]
@@ -78,8 +79,12 @@ enum Command {
         #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
         set: Vec<String>,
     },
-    /// Run PBFT fault swarms: random fault schedules within f, checking safety on every seed.
+    /// Run fault swarms: random fault schedules within f, checking on every seed what must never
+    /// happen (PBFT: safety; sharding: atomicity, conservation, double spends and PBFT safety).
     Swarm {
+        /// The protocol: Pbft or Sharding.
+        #[arg(long, default_value = "Pbft", value_parser = parse_subject)]
+        protocol: Subject,
         /// Number of seeds.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: u64,
@@ -93,7 +98,7 @@ enum Command {
         #[arg(long, default_value = "results/swarm")]
         out: PathBuf,
     },
-    /// Measure events per second and peak memory on fixed flooding, PBFT and Bitcoin scenarios.
+    /// Measure events per second and peak memory on fixed flooding, PBFT, Bitcoin and sharding scenarios.
     Bench {
         /// Run only this scenario, in this process (e.g. flood-10k-fifo), printing one JSON line
         /// per run.
@@ -159,7 +164,7 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Plot { dir } => commands::plot(&dir),
         Command::Reproduce { dir, run, jobs } => commands::reproduce_runs(&dir, run.as_deref(), jobs),
         Command::Check { file, set } => commands::check(&file, &set),
-        Command::Swarm { seeds, start, jobs, out } => swarm::main(start, seeds, jobs, &out),
+        Command::Swarm { protocol, seeds, start, jobs, out } => swarm::main(protocol, start, seeds, jobs, &out),
         Command::Bench { scenario, repeat } => bench::main(scenario.as_deref(), repeat),
     };
     match result {
@@ -169,4 +174,12 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// A swarm's protocol by name.
+fn parse_subject(name: &str) -> Result<Subject, String> {
+    Subject::ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).ok_or_else(|| {
+        let names: Vec<&str> = Subject::ALL.iter().map(|(n, _)| *n).collect();
+        format!("`{name}` has no swarm; choose one of {}", names.join(", "))
+    })
 }

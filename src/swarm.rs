@@ -1,8 +1,8 @@
-//! `chainsim swarm`: PBFT fault swarms over a range of seeds.
+//! `chainsim swarm`: fault swarms of PBFT or of sharding over a range of seeds.
 
 use std::path::Path;
 
-use experiments::swarm;
+use experiments::swarm::{self, Subject};
 
 use crate::commands::Failure;
 
@@ -13,17 +13,18 @@ const CHUNK: u64 = 200;
 const STALLED_SHOWN: usize = 20;
 
 /// Saves the experiment file of `seed` under `out` and says how to reproduce it.
-fn reproduce_hint(seed: u64, out: &Path) -> String {
-    let file = out.join(format!("pbft-swarm-{seed}.ron"));
-    let saved = std::fs::create_dir_all(out).and_then(|()| std::fs::write(&file, swarm::case_file(seed)));
+fn reproduce_hint(subject: Subject, seed: u64, out: &Path) -> String {
+    let file = out.join(format!("{}.ron", subject.case_name(seed)));
+    let saved = std::fs::create_dir_all(out).and_then(|()| std::fs::write(&file, swarm::case_file(subject, seed)));
     let case = match saved {
         Ok(()) => format!("; case saved as {} (chainsim run {0})", file.display()),
         Err(e) => format!("; the case could not be saved in {}: {e}", out.display()),
     };
-    format!("reproduce with `chainsim swarm --start {seed} --seeds 1`{case}")
+    let protocol = if subject == Subject::Pbft { String::new() } else { format!(" --protocol {}", subject.name()) };
+    format!("reproduce with `chainsim swarm{protocol} --start {seed} --seeds 1`{case}")
 }
 
-pub fn main(start: u64, seeds: u64, jobs: Option<usize>, out: &Path) -> Result<(), Failure> {
+pub fn main(subject: Subject, start: u64, seeds: u64, jobs: Option<usize>, out: &Path) -> Result<(), Failure> {
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     let end = start.saturating_add(seeds);
     let (mut ran, mut live, mut changed_view) = (0u64, 0u64, 0u64);
@@ -32,7 +33,7 @@ pub fn main(start: u64, seeds: u64, jobs: Option<usize>, out: &Path) -> Result<(
     let mut first = start;
     while first < end {
         let last = first.saturating_add(CHUNK).min(end);
-        for (seed, outcome) in (first..last).zip(swarm::run_range(first..last, jobs)) {
+        for (seed, outcome) in (first..last).zip(swarm::run_range(subject, first..last, jobs)) {
             match outcome {
                 Ok(o) => {
                     ran += 1;
@@ -41,8 +42,8 @@ pub fn main(start: u64, seeds: u64, jobs: Option<usize>, out: &Path) -> Result<(
                         stalled.push(seed);
                     }
                     changed_view += u64::from(o.view_changes > 0);
-                    if o.violations > 0 {
-                        failures.push((seed, format!("{} safety violations", o.violations)));
+                    if !o.violations.is_empty() {
+                        failures.push((seed, o.describe()));
                     }
                 }
                 Err(message) => failures.push((seed, message)),
@@ -52,14 +53,15 @@ pub fn main(start: u64, seeds: u64, jobs: Option<usize>, out: &Path) -> Result<(
         first = last;
     }
     println!(
-        "seeds {start}..{end}: {ran} runs, {} failing; clients served in the last second in {live}, views changed in {changed_view}",
-        failures.len()
+        "seeds {start}..{end}: {ran} runs, {} failing; {} in {live}, views changed in {changed_view}",
+        failures.len(),
+        subject.live()
     );
     if !stalled.is_empty() {
         // Not a failure: a fault late in the run may leave too little time to recover.
-        println!("no client served in the last second in {} seeds (liveness, for inspection):", stalled.len());
+        println!("not so in {} seeds (liveness, for inspection):", stalled.len());
         for &seed in stalled.iter().take(STALLED_SHOWN) {
-            println!("seed {seed}: stalled at the end — {}", reproduce_hint(seed, out));
+            println!("seed {seed}: stalled at the end — {}", reproduce_hint(subject, seed, out));
         }
         if stalled.len() > STALLED_SHOWN {
             println!("... and {} more", stalled.len() - STALLED_SHOWN);
@@ -69,7 +71,7 @@ pub fn main(start: u64, seeds: u64, jobs: Option<usize>, out: &Path) -> Result<(
         return Ok(());
     }
     for (seed, what) in &failures {
-        println!("seed {seed}: {what} — {}", reproduce_hint(*seed, out));
+        println!("seed {seed}: {what} — {}", reproduce_hint(subject, *seed, out));
     }
     Err(Failure::run(format!("{} of {seeds} swarm seeds failed", failures.len())))
 }

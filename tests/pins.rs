@@ -49,6 +49,27 @@ const PINS: &[(&str, usize, u32, &str, &str)] = &[
         "9afce7e4d7b3dcbc",
         "throughput_rps=574.5454545454545 latency_p50_ms=50.968145 latency_p99_ms=58.765437 replica_msgs_per_request=8.138184438040346 bytes_per_request=6799.900864553314 view_changes=1 safety_violations=0 recovery_ms=271.019756 cache_hit_rate= events=369234",
     ),
+    (
+        "shard-scaling.ron",
+        1,
+        0,
+        "baf305af47422c1f",
+        "throughput_tps=3062 cross_shard_fraction=0.5006533507560201 intra_latency_p50_ms=88.683293 cross_latency_p50_ms=341.750818 latency_p99_ms=365.317195 abort_rate=0.00021767522855898998 lock_hold_p50_ms=163.325163 ops_per_tx=2.4927509293680297 msgs_per_tx=27.708467556373677 bytes_per_tx=7722.319374137138 shard_load_imbalance=1.0006710908955334 atomicity_violations=0 conservation_violations=0 double_spends=0 locks_held_at_end=595 value_in_flight=981 unfinished=763 safety_violations=0 events=694799",
+    ),
+    (
+        "shard-cross-ratio.ron",
+        2,
+        0,
+        "970c078ae33def15",
+        "throughput_tps=18418.666666666668 cross_shard_fraction=0.25213396755066136 intra_latency_p50_ms=86.094478 cross_latency_p50_ms=331.117082 latency_p99_ms=373.41982 abort_rate=0.0018786127167630057 lock_hold_p50_ms=158.756457 ops_per_tx=1.7571251952108278 msgs_per_tx=16.458593441327537 bytes_per_tx=5020.791149743184 shard_load_imbalance=1.0126094765493363 atomicity_violations=0 conservation_violations=0 double_spends=0 locks_held_at_end=1493 value_in_flight=2176 unfinished=3014 safety_violations=0 events=2518704",
+    ),
+    (
+        "shard-contention.ron",
+        4,
+        0,
+        "81841e6887cb03f5",
+        "throughput_tps=5474.666666666667 cross_shard_fraction=0.8735373290117013 intra_latency_p50_ms=77.894012 cross_latency_p50_ms=316.156711 latency_p99_ms=486.94379 abort_rate=0.4572014012823055 lock_hold_p50_ms=159.384117 ops_per_tx=2.9630157251657443 msgs_per_tx=36.516304533789565 bytes_per_tx=9704.212899914457 shard_load_imbalance=1.063205000184918 atomicity_violations=0 conservation_violations=0 double_spends=0 locks_held_at_end=2398 value_in_flight=2869 unfinished=3074 safety_violations=0 events=3000784",
+    ),
 ];
 
 fn shipped(file: &str) -> std::path::PathBuf {

@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{chainsim, stderr};
-use std::path::{Path, PathBuf};
+use common::{assert_same_results, chainsim, stderr};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,28 +35,6 @@ fn run_ok(args: &[&str], cwd: &Path) -> Output {
     let o = chainsim(args, cwd);
     assert!(o.status.success(), "chainsim {args:?}: {}", stderr(&o));
     o
-}
-
-/// The deterministic files of a result folder, by relative path.
-fn deterministic_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = ["runs.csv", "summary.csv", "series.csv", "manifest.json"]
-        .iter()
-        .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))))
-        .collect();
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
-    runs.sort();
-    for path in runs {
-        files.push((path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap()));
-    }
-    files
-}
-
-fn assert_same_results(a: &Path, b: &Path) {
-    let (fa, fb) = (deterministic_files(a), deterministic_files(b));
-    assert_eq!(fa.iter().map(|f| &f.0).collect::<Vec<_>>(), fb.iter().map(|f| &f.0).collect::<Vec<_>>());
-    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{name} differs between {} and {}", a.display(), b.display());
-    }
 }
 
 #[test]

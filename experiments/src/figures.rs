@@ -161,7 +161,7 @@ fn line_chart(spec: &PlotSpec, summary: &Table) -> Result<Chart, String> {
             }
         }
     }
-    let series = summary
+    let mut series: Vec<Series> = summary
         .groups(spec.series.as_deref())
         .into_iter()
         .map(|(value, rows)| {
@@ -182,6 +182,14 @@ fn line_chart(spec: &PlotSpec, summary: &Table) -> Result<Chart, String> {
             Series { label: series_label(spec, &value), data }
         })
         .collect();
+    if spec.ideal_linear
+        && numeric
+        && let Some(first) = series.first().filter(|s| s.data.first().is_some_and(|d| d.x > 0.0))
+    {
+        let base = first.data[0];
+        let data = first.data.iter().map(|d| Datum { x: d.x, y: base.y * d.x / base.x, interval: None }).collect();
+        series.push(Series { label: "ideal (linear)".to_string(), data });
+    }
     Ok(Chart {
         title: spec.title(),
         x_label: x_key.to_string(),

@@ -163,6 +163,23 @@ fn a_coordinator_primary_crashing_after_prepare_leaves_no_lock_held() {
     assert_clean(&report);
 }
 
+/// The client driving a two-phase commit crashes once both shards prepared: after
+/// `recovery_after`, the shards holding its locks ask each other to resolve, find both votes yes,
+/// and commit in its stead.
+#[test]
+fn a_client_coordinator_crashing_after_prepare_leaves_no_lock_held() {
+    let mut network = network(9);
+    network.faults.crashes = vec![CrashConfig { node: 8, at: delta_times(2), recover: None }];
+    let mut config = scripted(Mechanism::TwoPhaseClient, vec![transfer(SimDuration::ZERO, 0, &[1, 60], 5)]);
+    config.recovery_after = SimDuration::from_secs(1);
+    let (sharding, report) = run(&network, &config, 7, SimDuration::from_secs(3));
+    let tx = sharding.transactions().next().unwrap();
+    assert_eq!(tx.committed, Some(true));
+    assert!(tx.finished.unwrap() > SimTime::ZERO + config.recovery_after, "{tx:?}");
+    assert_eq!((sharding.balance(1), sharding.balance(60)), (995, 1_005));
+    assert_clean(&report);
+}
+
 /// Uniform two-account transfers cross shards with probability 1 − 1/k.
 #[test]
 fn the_cross_shard_fraction_is_one_minus_one_over_k() {

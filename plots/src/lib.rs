@@ -212,6 +212,39 @@ fn tick(v: f64, log: bool) -> String {
     }
 }
 
+/// The corner of the plotting area with the fewest data points (and error-bar ends) in it, where
+/// the legend hides the least: each corner's box spans 40 % of the width and 35 % of the height.
+fn emptiest_corner(p: &Prepared<'_>) -> SeriesLabelPosition {
+    let (x0, x1) = p.x_range;
+    let (y0, y1) = p.y_range;
+    let fraction = |v: f64, lo: f64, hi: f64| (v - lo) / (hi - lo);
+    let points: Vec<(f64, f64)> = p
+        .series
+        .iter()
+        .flatten()
+        .flat_map(|d| {
+            let ends = d.interval.map_or([d.y, d.y], |(lo, hi)| [lo, hi]);
+            [d.y, ends[0], ends[1]].map(|y| (fraction(d.x, x0, x1), fraction(y, y0, y1)))
+        })
+        .collect();
+    let corners = [
+        (SeriesLabelPosition::UpperLeft, false, true),
+        (SeriesLabelPosition::UpperRight, true, true),
+        (SeriesLabelPosition::LowerRight, true, false),
+        (SeriesLabelPosition::LowerLeft, false, false),
+    ];
+    let inside = |right: bool, upper: bool| {
+        points
+            .iter()
+            .filter(|&&(x, y)| (if right { x > 0.6 } else { x < 0.4 }) && (if upper { y > 0.65 } else { y < 0.35 }))
+            .count()
+    };
+    corners
+        .into_iter()
+        .min_by_key(|&(_, right, upper)| inside(right, upper))
+        .map_or(SeriesLabelPosition::UpperLeft, |c| c.0)
+}
+
 fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -> Result<(), String> {
     let chart_spec = p.chart;
     root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -280,6 +313,7 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
     if chart_spec.series.len() > 1 || chart_spec.reference.is_some() {
         chart
             .configure_series_labels()
+            .position(emptiest_corner(p))
             .label_font((FONT, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)

@@ -51,6 +51,10 @@ pub struct PlotSpec {
     /// A horizontal reference line, e.g. a theoretical value.
     #[serde(default)]
     pub reference: Option<ReferenceLine>,
+    /// Line charts: also draw ideal linear scaling, the first series' mean at the smallest x
+    /// grown in proportion to x (throughput if every shard added as much as the first).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ideal_linear: bool,
     /// Swept keys held at one value, as written in `runs.csv`: `[("protocol.view_change_timeout",
     /// "500ms")]` draws only the points where the key has that value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -80,6 +84,7 @@ impl PlotSpec {
             log_y: false,
             title: None,
             reference: None,
+            ideal_linear: false,
             at: Vec::new(),
         }
     }

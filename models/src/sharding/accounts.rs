@@ -25,15 +25,16 @@ enum Popularity {
 }
 
 impl Popularity {
-    fn new(accounts: &[u32], skew: f64) -> Self {
+    /// Popularity over `accounts`, in that order: account a weighs 1 / (a + 1)^skew.
+    fn new(accounts: impl IntoIterator<Item = u32>, skew: f64) -> Self {
         if skew == 0.0 {
             return Popularity::Uniform;
         }
         let mut total = 0.0;
         Popularity::Zipf(
             accounts
-                .iter()
-                .map(|&a| {
+                .into_iter()
+                .map(|a| {
                     total += 1.0 / math::pow(f64::from(a) + 1.0, skew);
                     total
                 })
@@ -57,7 +58,7 @@ impl Popularity {
 #[derive(Clone, Debug)]
 pub struct Accounts {
     shard_of: Vec<ShardId>,
-    all: Vec<u32>,
+    /// Popularity over all accounts (account `a` at position `a`).
     popularity: Popularity,
     /// Each shard's accounts and their popularity, for transfers forced to stay in one shard.
     within: Vec<(Vec<u32>, Popularity)>,
@@ -82,7 +83,7 @@ impl Accounts {
                 .map(|s| {
                     let members: Vec<u32> =
                         all.iter().copied().filter(|&a| shard_of[a as usize] == s as ShardId).collect();
-                    let popularity = Popularity::new(&members, config.skew);
+                    let popularity = Popularity::new(members.iter().copied(), config.skew);
                     (members, popularity)
                 })
                 .collect()
@@ -90,9 +91,8 @@ impl Accounts {
             Vec::new()
         };
         Accounts {
-            popularity: Popularity::new(&all, config.skew),
+            popularity: Popularity::new(0..config.accounts, config.skew),
             shard_of,
-            all,
             within,
             parties: config.accounts_per_tx,
             amount: config.amount,
@@ -118,7 +118,8 @@ impl Accounts {
     /// A transfer: distinct accounts (payer first) and the amount each receiver gets.
     pub fn draw(&self, rng: &mut ChaCha8Rng) -> (Parties, u64) {
         let mut parties = Parties::new();
-        let payer = self.all[self.popularity.pick(self.all.len(), rng)];
+        let all = self.shard_of.len();
+        let payer = self.popularity.pick(all, rng) as u32;
         parties.push(payer);
         let home = self.shard_of(payer);
         let forced = self.cross_shard_ratio.map(|ratio| rng.random::<f64>() < ratio);
@@ -129,7 +130,7 @@ impl Accounts {
                     let (members, popularity) = &self.within[usize::from(home)];
                     members[popularity.pick(members.len(), rng)]
                 }
-                _ => self.all[self.popularity.pick(self.all.len(), rng)],
+                _ => self.popularity.pick(all, rng) as u32,
             };
             // A forced cross-shard transfer sends its first receiver to another shard.
             let must_leave = forced == Some(true) && parties.len() == 1;

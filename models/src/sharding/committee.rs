@@ -6,17 +6,19 @@ use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
 
-use simulator::{Context, NodeId, TimerId};
+use simulator::{Context, NodeId, SimDuration, SimTime, TimerId};
 
 use super::accounts::ShardId;
+use super::config::Mechanism;
 use super::txs::{Op, TxId, YES};
 use super::{Done, ShardMsg, ShardTimer, Sharding};
 
 /// What a replica is doing for a transaction its shard coordinates or relays.
 enum Drive {
     /// Collecting the other shards' votes (by position among them); `coordination` numbers the
-    /// decision the committee will order.
-    Voting { votes: SmallVec<[Option<bool>; 3]>, timer: TimerId, coordination: u64 },
+    /// decision the committee will order; the timer aborts when the votes take too long (none
+    /// when recovering a client's commit: that decision follows from the votes alone).
+    Voting { votes: SmallVec<[Option<bool>; 3]>, timer: Option<TimerId>, coordination: u64 },
     /// The decision (or the relay transactions) went out; shards yet to acknowledge.
     Finishing { pending: usize, committed: bool },
 }
@@ -46,17 +48,18 @@ impl Sharding {
         }
         let drives = &mut self.drives[node as usize].drives;
         match op {
-            Op::Begin => {
+            Op::Begin | Op::Recover => {
                 let Some(coordination) = executed.coordination else { return };
-                let timer = ctx.set_timer(self.config.vote_timeout, ShardTimer::VoteTimeout { tx });
+                let timer =
+                    (op == Op::Begin).then(|| ctx.set_timer(self.config.vote_timeout, ShardTimer::VoteTimeout { tx }));
                 let votes = SmallVec::from_elem(None, executed.calls.len());
                 drives.insert(tx, Drive::Voting { votes, timer, coordination });
             }
             Op::Commit | Op::Abort | Op::Debit => {
-                if let Some(Drive::Voting { timer, .. }) = drives.get(&tx) {
+                if let Some(Drive::Voting { timer: Some(timer), .. }) = drives.get(&tx) {
                     ctx.cancel_timer(*timer);
                 }
-                let committed = op != Op::Abort;
+                let committed = executed.result == YES;
                 drives.insert(tx, Drive::Finishing { pending: executed.calls.len(), committed });
             }
             _ => return,
@@ -79,11 +82,10 @@ impl Sharding {
         result: u64,
         ctx: &mut Context<'_, Self>,
     ) {
-        let others = self.shards.txs[tx as usize].others();
-        let position = others.iter().position(|&s| s == shard).expect("involved");
+        let position = self.shards.txs[tx as usize].others(own).position(|s| s == shard).expect("involved");
         let Some(drive) = self.drives[node as usize].drives.get_mut(&tx) else { return };
         match (op, drive) {
-            (Op::Prepare, Drive::Voting { votes, coordination, .. }) => {
+            (Op::Prepare | Op::Resolve, Drive::Voting { votes, coordination, .. }) => {
                 votes[position].get_or_insert(result == YES);
                 let refused = votes.contains(&Some(false));
                 if refused || votes.iter().all(Option::is_some) {
@@ -108,6 +110,26 @@ impl Sharding {
     pub(super) fn committee_vote_timeout(&mut self, node: NodeId, own: ShardId, tx: TxId, ctx: &mut Context<'_, Self>) {
         if let Some(&Drive::Voting { coordination, .. }) = self.drives[node as usize].drives.get(&tx) {
             self.decide(node, own, (true, coordination), Op::Abort, tx, ctx);
+        }
+    }
+
+    /// Two-phase commit driven by the client: the replica scans for stale locks twice per
+    /// `recovery_after`.
+    pub(super) fn arm_recovery_scan(&self, ctx: &mut Context<'_, Self>) {
+        if self.config.mechanism == Mechanism::TwoPhaseClient {
+            ctx.set_timer(SimDuration(self.config.recovery_after.0 / 2), ShardTimer::RecoveryScan);
+        }
+    }
+
+    /// The replica at `node` hands its group a `Recover` for every transaction whose locks its
+    /// shard has held longer than `recovery_after`; each is numbered by the transaction, so the
+    /// group orders it once whichever replicas hand it.
+    pub(super) fn recovery_scan(&mut self, node: NodeId, own: ShardId, ctx: &mut Context<'_, Self>) {
+        let Some(since) = ctx.now().0.checked_sub(self.config.recovery_after.0) else { return };
+        for tx in self.shards.ledgers[usize::from(own)].stale(SimTime(since)) {
+            let request = self.request(self.own_slot(true), u64::from(tx), Op::Recover, tx, own);
+            self.groups[usize::from(own)].deliver(node, request, ctx, &mut self.shards);
+            self.after(node, ctx);
         }
     }
 

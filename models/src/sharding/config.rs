@@ -59,6 +59,11 @@ pub struct ShardingConfig {
     /// abort (the coordinator shard orders the abort; a client asks the silent shards to resolve).
     #[serde(default = "default_vote_timeout")]
     pub vote_timeout: SimDuration,
+    /// Two-phase commit driven by the client: a shard that has held a transaction's locks this
+    /// long without a decision (its client went silent) asks the other shards to resolve it and
+    /// decides in the client's stead.
+    #[serde(default = "default_recovery_after")]
+    pub recovery_after: SimDuration,
     /// Bytes of a transaction as carried in requests.
     #[serde(default = "default_tx_size")]
     pub tx_size: ByteSize,
@@ -152,6 +157,9 @@ fn default_load() -> Load {
 fn default_vote_timeout() -> SimDuration {
     SimDuration::from_secs(2)
 }
+fn default_recovery_after() -> SimDuration {
+    SimDuration::from_secs(5)
+}
 fn default_tx_size() -> ByteSize {
     ByteSize(250)
 }
@@ -173,6 +181,7 @@ impl Default for ShardingConfig {
             script: Vec::new(),
             mechanism: Mechanism::default(),
             vote_timeout: default_vote_timeout(),
+            recovery_after: default_recovery_after(),
             tx_size: default_tx_size(),
             warmup: SimDuration::ZERO,
             drain: SimDuration::ZERO,
@@ -244,8 +253,10 @@ impl ShardingConfig {
         for (i, transfer) in self.script.iter().enumerate() {
             self.validate_transfer(transfer).map_err(|e| e.within(&format!("script[{i}]")))?;
         }
-        if self.vote_timeout == SimDuration::ZERO {
-            return Err(ConfigError::new("vote_timeout", "must be > 0"));
+        for (key, span) in [("vote_timeout", self.vote_timeout), ("recovery_after", self.recovery_after)] {
+            if span < SimDuration::from_millis(1) {
+                return Err(ConfigError::new(key, "must be at least 1ms"));
+            }
         }
         self.validate_consensus().map_err(|e| e.within("consensus"))
     }

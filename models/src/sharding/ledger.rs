@@ -26,8 +26,9 @@ struct Part {
     locked_at: Option<SimTime>,
     /// The first request number of this shard's calls to each other shard of the transaction.
     call_numbers: SmallVec<[u64; 3]>,
-    /// The coordinator shard: the number of its decision on the transaction.
-    coordination: u64,
+    /// Whether this shard coordinates the transaction (as its coordinator shard, or recovering
+    /// it), and the number of its decision on it.
+    coordination: Option<u64>,
     /// Relay: whether the payer's shard debited (or rejected) it, and whether this shard credited.
     debited: Option<bool>,
     credited: bool,
@@ -37,9 +38,6 @@ struct Part {
 #[derive(Debug)]
 pub struct Ledger {
     shard: ShardId,
-    /// Whether a cross-shard transaction's first shard coordinates it (two-phase commit with a
-    /// coordinator shard).
-    coordinator: bool,
     locks: BTreeMap<u32, TxId>,
     parts: HashMap<TxId, Part>,
     /// The next request number of this shard's calls to each shard.
@@ -122,12 +120,10 @@ pub struct Apply<'a> {
 }
 
 impl Ledger {
-    /// The state of `shard` among `shards`; `coordinator` when a transaction's first shard
-    /// coordinates its two-phase commit.
-    pub fn new(shard: ShardId, shards: u32, coordinator: bool) -> Self {
+    /// The state of `shard` among `shards`.
+    pub fn new(shard: ShardId, shards: u32) -> Self {
         Ledger {
             shard,
-            coordinator,
             locks: BTreeMap::new(),
             parts: HashMap::new(),
             next_call: vec![0; shards as usize],
@@ -148,6 +144,7 @@ impl Ledger {
         let first = match op {
             Op::Intra => a.tx.decision.is_none(),
             Op::Begin | Op::Prepare | Op::Resolve => part.is_none_or(|p| p.vote.is_none()),
+            Op::Recover => part.is_none_or(|p| p.coordination.is_none()),
             Op::Commit | Op::Abort => part.is_none_or(|p| p.decided.is_none()),
             Op::Debit => part.is_none_or(|p| p.debited.is_none()),
             Op::Credit => part.is_none_or(|p| !p.credited),
@@ -163,6 +160,7 @@ impl Ledger {
             Op::Commit | Op::Abort => self.decide(op == Op::Commit, first, a),
             Op::Debit => self.debit(first, a),
             Op::Credit => self.credit(first, a),
+            Op::Recover => self.recover(first, a),
         }
     }
 
@@ -216,12 +214,12 @@ impl Ledger {
     /// each call number is followed by the number of the decision that comes later.
     fn begin(&mut self, first: bool, a: Apply<'_>) -> Executed {
         let yes = self.prepare(first, &a) == YES;
-        if first {
-            let numbers = a.tx.others().iter().map(|&s| take(&mut self.next_call[usize::from(s)], 2)).collect();
-            let part = self.parts.get_mut(&a.id).expect("prepared above");
-            part.call_numbers = numbers;
-            part.coordination = take(&mut self.next_coordination, 1);
-            if !yes {
+        if first && yes {
+            self.coordinate(&a);
+        }
+        if first && !yes {
+            {
+                let part = self.parts.get_mut(&a.id).expect("prepared above");
                 // Nobody else was asked: the transaction is over.
                 part.decided = Some(false);
                 record_decision(a.tx, a.bank, false);
@@ -231,15 +229,58 @@ impl Ledger {
         if !yes {
             return Executed { result: NO, settled: Some(false), ..Executed::default() };
         }
-        let coordination = Some(self.parts[&a.id].coordination);
+        let coordination = self.parts[&a.id].coordination;
         Executed { result: YES, calls: self.calls(&a, 0, Op::Prepare), coordination, ..Executed::default() }
+    }
+
+    /// This shard takes on coordinating the transaction: a decision number, and two call numbers
+    /// on each other shard (the question, then the decision).
+    fn coordinate(&mut self, a: &Apply<'_>) {
+        let numbers = a.tx.others(self.shard).map(|s| take(&mut self.next_call[usize::from(s)], 2)).collect();
+        let coordination = take(&mut self.next_coordination, 1);
+        let part = self.parts.entry(a.id).or_default();
+        part.call_numbers = numbers;
+        part.coordination = Some(coordination);
+    }
+
+    /// Two-phase commit driven by a client: this shard has held the transaction's locks too long
+    /// and asks the other shards to resolve (each tells its vote, voting no if it had not voted);
+    /// its replicas then decide from the votes as the client would have.
+    fn recover(&mut self, first: bool, a: Apply<'_>) -> Executed {
+        let undecided = self.parts.get(&a.id).is_some_and(|p| p.decided.is_none() && p.vote == Some(true));
+        if first && undecided {
+            self.coordinate(&a);
+        }
+        match self.parts.get(&a.id).and_then(|p| p.coordination) {
+            Some(coordination) if undecided => Executed {
+                result: YES,
+                calls: self.calls(&a, 0, Op::Resolve),
+                coordination: Some(coordination),
+                ..Executed::default()
+            },
+            _ => Executed { result: YES, ..Executed::default() },
+        }
+    }
+
+    /// Transactions whose locks here were taken before `since` and that this shard does not
+    /// coordinate yet.
+    pub fn stale(&self, since: SimTime) -> Vec<TxId> {
+        let mut stale: Vec<TxId> = self
+            .locks
+            .values()
+            .copied()
+            .filter(|id| self.parts[id].locked_at.is_some_and(|t| t < since) && self.parts[id].coordination.is_none())
+            .collect();
+        stale.sort_unstable();
+        stale.dedup();
+        stale
     }
 
     /// The calls this shard makes to the transaction's other shards, at `offset` from each
     /// recorded number.
     fn calls(&self, a: &Apply<'_>, offset: u64, op: Op) -> SmallVec<[(ShardId, u64, Op); 3]> {
         let numbers = &self.parts[&a.id].call_numbers;
-        a.tx.others().iter().zip(numbers).map(|(&s, &number)| (s, number + offset, op)).collect()
+        a.tx.others(self.shard).zip(numbers).map(|(s, &number)| (s, number + offset, op)).collect()
     }
 
     fn resolve(&mut self, id: TxId) -> u64 {
@@ -248,7 +289,8 @@ impl Ledger {
     }
 
     /// Applies the decision: the transfer's part here on commit, then the locks are released. At
-    /// the coordinator shard the decision then goes to the other shards.
+    /// the coordinator shard the decision then goes to the other shards. The reply is the decision
+    /// the shard applied.
     fn decide(&mut self, commit: bool, first: bool, a: Apply<'_>) -> Executed {
         let mut committed_here = false;
         if first {
@@ -279,10 +321,16 @@ impl Ledger {
                 a.tx.finished = Some(a.now);
             }
         }
-        let coordinating = self.coordinator && a.tx.shards[0] == self.shard;
-        let calls =
-            if coordinating { self.calls(&a, 1, if commit { Op::Commit } else { Op::Abort }) } else { SmallVec::new() };
-        Executed { result: YES, calls, committed_here, ..Executed::default() }
+        // A decision that lost the race to be ordered first (an abort after a timeout, say) is
+        // answered and carried on with the one that won.
+        let part = &self.parts[&a.id];
+        let decided = part.decided == Some(true);
+        let calls = if part.coordination.is_some() {
+            self.calls(&a, 1, if decided { Op::Commit } else { Op::Abort })
+        } else {
+            SmallVec::new()
+        };
+        Executed { result: answer(decided), calls, committed_here, ..Executed::default() }
     }
 
     /// Relay, at the payer's shard: debits the payer (or rejects the transfer for want of funds)
@@ -298,7 +346,7 @@ impl Ledger {
                     a.bank.credit(account, a.tx.amount);
                 }
             }
-            let numbers = a.tx.others().iter().map(|&s| take(&mut self.next_call[usize::from(s)], 1)).collect();
+            let numbers = a.tx.others(self.shard).map(|s| take(&mut self.next_call[usize::from(s)], 1)).collect();
             let part = self.parts.entry(a.id).or_default();
             part.debited = Some(ok);
             part.call_numbers = numbers;
@@ -361,9 +409,10 @@ impl Ledger {
         match op {
             Op::Intra => tx.decision.map(answer),
             Op::Begin | Op::Prepare | Op::Resolve => part?.vote.map(answer),
-            Op::Commit | Op::Abort => part?.decided.map(|_| YES),
+            Op::Commit | Op::Abort => part?.decided.map(answer),
             Op::Debit => part?.debited.map(answer),
             Op::Credit => part.filter(|p| p.credited).map(|_| YES),
+            Op::Recover => part.map(|_| YES),
         }
     }
 }

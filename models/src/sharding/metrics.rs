@@ -14,6 +14,9 @@
 //!   a vote timeout, insufficient funds), over measured finished transactions.
 //! - `lock_hold_p50_ms`: from taking the locks at PREPARE to releasing them at the decision, per
 //!   shard and transaction, for locks taken after `warmup`.
+//! - `ops_per_tx`: operations the shards ordered and applied after `warmup` (transfers, prepares,
+//!   decisions, debits, credits, resolutions), over transactions finished after `warmup`: 1 for
+//!   an intra-shard transfer, 4 for a two-phase commit across two shards, 2 for a relay.
 //! - `msgs_per_tx`, `bytes_per_tx`: every message and byte sent in the run (consensus, calls,
 //!   replies, outcomes), over transactions finished in the run.
 //! - `shard_load_imbalance`: operations applied by the busiest shard after `warmup`, over the mean
@@ -42,7 +45,7 @@ use super::txs::TxId;
 use crate::{Model, per, percentile};
 
 /// The metric columns of a sharding run, in order.
-pub const METRICS: [&str; 18] = [
+pub const METRICS: [&str; 19] = [
     "throughput_tps",
     "cross_shard_fraction",
     "intra_latency_p50_ms",
@@ -50,6 +53,7 @@ pub const METRICS: [&str; 18] = [
     "latency_p99_ms",
     "abort_rate",
     "lock_hold_p50_ms",
+    "ops_per_tx",
     "msgs_per_tx",
     "bytes_per_tx",
     "shard_load_imbalance",
@@ -96,6 +100,8 @@ impl Model for Sharding {
         let loads: Vec<u64> = shards.ledgers.iter().map(|l| l.applied_ops[1]).collect();
         let mean_load = loads.iter().sum::<u64>() as f64 / loads.len() as f64;
         let imbalance = loads.iter().max().map_or(MetricValue::Missing, |&m| MetricValue::real(m as f64 / mean_load));
+        let finished_after_warmup =
+            shards.txs.iter().filter(|tx| tx.finished.is_some_and(|t| t >= warmup)).count() as u64;
         let finished_in_run = shards.txs.iter().filter(|tx| tx.finished.is_some()).count() as u64;
         let initial = u64::from(self.config.accounts) * self.config.balance;
         // What the shards applied of transactions that are not applied everywhere yet.
@@ -120,6 +126,7 @@ impl Model for Sharding {
             ("latency_p99_ms", ms(percentile(&latencies(&|_| true), 0.99))),
             ("abort_rate", per((finished.len() - committed.len()) as u64, finished.len() as u64)),
             ("lock_hold_p50_ms", ms(percentile(&holds, 0.5))),
+            ("ops_per_tx", per(loads.iter().sum(), finished_after_warmup)),
             ("msgs_per_tx", per(stats.total(|c| c.messages_sent), finished_in_run)),
             ("bytes_per_tx", per(stats.total(|c| c.bytes_sent), finished_in_run)),
             ("shard_load_imbalance", imbalance),

@@ -109,6 +109,9 @@ pub enum ShardTimer {
     },
     /// Record every shard's queue of waiting requests.
     Sample,
+    /// A replica looks for transactions whose locks its shard has held too long (two-phase commit
+    /// driven by the client).
+    RecoveryScan,
 }
 
 /// What an observer knows of a transaction.
@@ -230,13 +233,12 @@ impl Sharding {
                 ReplicaGroup::with_membership(s as GroupId, config.consensus.clone(), membership)
             })
             .collect();
-        let coordinator = config.mechanism == Mechanism::TwoPhaseShard;
         let series = |name: &str| -> Vec<TimeSeries> {
             let aggregate = if name == "queue_length" { Aggregate::Last } else { Aggregate::RatePerSecond };
             (0..k).map(|s| TimeSeries::new(name, &format!("shard-{s}"), aggregate, SERIES_BUCKET)).collect()
         };
         let shards = Shards {
-            ledgers: (0..k).map(|s| Ledger::new(s as ShardId, k as u32, coordinator)).collect(),
+            ledgers: (0..k).map(|s| Ledger::new(s as ShardId, k as u32)).collect(),
             bank: Bank::new(config.accounts, config.balance),
             accounts: Accounts::new(&config),
             txs: Vec::new(),
@@ -357,7 +359,10 @@ impl Protocol for Sharding {
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         match self.roles[node as usize] {
-            Some(Role::Replica(s)) => self.groups[usize::from(s)].on_start(node, ctx, &mut self.shards),
+            Some(Role::Replica(s)) => {
+                self.groups[usize::from(s)].on_start(node, ctx, &mut self.shards);
+                self.arm_recovery_scan(ctx);
+            }
             Some(Role::Client(c)) => {
                 if c == 0 {
                     ctx.set_timer(SERIES_BUCKET, ShardTimer::Sample);
@@ -405,6 +410,12 @@ impl Protocol for Sharding {
                     self.on_scripted(c, index, ctx);
                 }
             }
+            ShardTimer::RecoveryScan => {
+                if let Some(Role::Replica(s)) = self.roles[node as usize] {
+                    self.recovery_scan(node, s, ctx);
+                    self.arm_recovery_scan(ctx);
+                }
+            }
             ShardTimer::Sample => {
                 for (queue, group) in self.queues.iter_mut().zip(&self.groups) {
                     queue.set(ctx.now(), group.waiting() as f64);
@@ -437,6 +448,7 @@ impl Protocol for Sharding {
         if let Some(Role::Replica(s)) = self.roles[node as usize] {
             self.groups[usize::from(s)].on_recover(node, ctx, &mut self.shards);
             self.after(node, ctx);
+            self.arm_recovery_scan(ctx);
         }
     }
 }

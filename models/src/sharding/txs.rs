@@ -29,19 +29,23 @@ pub enum Op {
     Debit,
     /// Relay: credit this shard's receivers.
     Credit,
+    /// Two-phase commit driven by a client that went silent: this shard, holding the locks too
+    /// long, asks the other shards to resolve and decides in the client's stead.
+    Recover,
 }
 
-const OPS: [Op; 8] = [Op::Intra, Op::Begin, Op::Prepare, Op::Commit, Op::Abort, Op::Resolve, Op::Debit, Op::Credit];
+const OPS: [Op; 9] =
+    [Op::Intra, Op::Begin, Op::Prepare, Op::Commit, Op::Abort, Op::Resolve, Op::Debit, Op::Credit, Op::Recover];
 
 impl Op {
     /// The request payload's `op` for this operation on `tx`.
     pub fn encode(self, tx: TxId) -> u64 {
-        (u64::from(tx) << 3) | self as u64
+        (u64::from(tx) << 4) | self as u64
     }
 
     /// The operation and transaction of an encoded `op`.
     pub fn decode(op: u64) -> (Op, TxId) {
-        (OPS[(op & 7) as usize], (op >> 3) as TxId)
+        (OPS[(op & 15) as usize], (op >> 4) as TxId)
     }
 
     /// Whether a request for it carries the whole transaction (the others carry its id, a
@@ -88,8 +92,8 @@ impl Tx {
         self.amount * (self.parties.len() as u64 - 1)
     }
 
-    /// The shards it touches other than the payer's.
-    pub fn others(&self) -> &[ShardId] {
-        &self.shards[1..]
+    /// The shards it touches other than `shard`, in order.
+    pub fn others(&self, shard: ShardId) -> impl Iterator<Item = ShardId> + '_ {
+        self.shards.iter().copied().filter(move |&s| s != shard)
     }
 }
