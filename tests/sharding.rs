@@ -6,11 +6,17 @@ use std::path::Path;
 
 use common::{assert_same_results, chainsim, stderr};
 
-/// `shard-scaling.ron` cut short (one replicate of every point, 400 ms simulated) gives the same
+/// Each sharding study cut short (one replicate of every point, 400 ms simulated) gives the same
 /// files with one worker thread and with two.
 #[test]
-fn the_shard_scaling_study_is_byte_identical_across_job_counts() {
-    let study = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/shard-scaling.ron");
+fn the_sharding_studies_are_byte_identical_across_job_counts() {
+    for study in ["shard-scaling", "shard-cross-ratio", "shard-contention"] {
+        same_files_with_one_and_two_jobs(study);
+    }
+}
+
+fn same_files_with_one_and_two_jobs(name: &str) {
+    let study = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/{name}.ron"));
     let tmp = tempfile::tempdir().unwrap();
     for (out, jobs) in [("one", "1"), ("two", "2")] {
         let args = [

@@ -52,11 +52,11 @@ struct Counters {
 }
 
 impl Application for Counters {
-    fn execute(&mut self, group: GroupId, replica: u32, _: Seq, request: &Request, _: SimTime) -> u64 {
+    fn execute(&mut self, group: GroupId, replica: u32, _: Seq, request: &Request, _: SimTime) -> Option<u64> {
         let value = self.value.entry((group, replica)).or_default();
         *value += 1;
         self.outcomes.insert((group, replica, request.id), *value);
-        *value
+        Some(*value)
     }
 
     fn recall(&self, group: GroupId, replica: u32, request: &Request) -> Option<u64> {

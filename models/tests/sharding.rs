@@ -7,10 +7,11 @@ use std::path::Path;
 use models::Model;
 use models::pbft::{Costs, Load, PbftConfig};
 use models::registry::{Registered, Setting};
-use models::sharding::{Assignment, Mechanism, ScriptedTransfer, Sharding, ShardingConfig};
+use models::sharding::{Assignment, Locking, Mechanism, ScriptedTransfer, Sharding, ShardingConfig, Validators};
 use simulator::config::{
     BandwidthConfig, Contention, CpuConfig, CrashConfig, FaultsConfig, LatencyConfig, NetworkConfig, TopologyConfig,
 };
+use simulator::roles::{RoleConfig, RoleNodes};
 use simulator::units::Bandwidth;
 use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
 
@@ -126,6 +127,61 @@ fn conflicting_transfers_commit_one_and_abort_the_other() {
         assert_eq!(metric(&report, "abort_rate"), 0.5);
         assert_clean(&report);
     }
+}
+
+/// An older transfer (issued first, paying from shard 0 to account 60) reaches shard 1 while a
+/// younger one (paying from account 60) holds account 60's lock. No-wait: the older is refused and
+/// aborts. Wait-die: being older, it waits until the younger commits, then takes the lock and
+/// commits too; balances hold both transfers.
+#[test]
+fn an_older_transfer_waits_under_wait_die_and_aborts_under_no_wait() {
+    let script = vec![transfer(SimDuration::ZERO, 0, &[1, 60], 5), transfer(DELTA, 1, &[60, 2], 7)];
+    for (locking, older_commits) in [(Locking::NoWait, false), (Locking::WaitDie, true)] {
+        let mut config = scripted(Mechanism::TwoPhaseShard, script.clone());
+        config.locking = locking;
+        let (sharding, report) = run(&network(10), &config, 8, SimDuration::from_secs(2));
+        let [older, younger] = sharding.transactions().collect::<Vec<_>>()[..] else { panic!("two transfers") };
+        assert_eq!((older.committed, younger.committed), (Some(older_commits), Some(true)), "{locking:?}");
+        let older_paid = if older_commits { 5 } else { 0 };
+        assert_eq!(
+            [1, 60, 2].map(|a| sharding.balance(a)),
+            [1_000 - older_paid, 1_000 + older_paid - 7, 1_007],
+            "{locking:?}"
+        );
+        if older_commits {
+            // It waited for the younger transfer's decision at shard 1 before it could vote.
+            assert!(older.finished > younger.finished, "{older:?} {younger:?}");
+        }
+        assert_clean(&report);
+    }
+}
+
+/// Committees taken from a role per shard, anywhere among the nodes: the other nodes are the
+/// clients. A role named for two shards is refused.
+#[test]
+fn committees_can_be_a_role_per_shard() {
+    let role = |name: &str, nodes: RoleNodes| RoleConfig {
+        name: name.to_string(),
+        nodes,
+        cpu: None,
+        disk: None,
+        bandwidth: None,
+        region: None,
+    };
+    let mut network = network(14);
+    network.roles = vec![role("near", RoleNodes::Range(0, 4)), role("far", RoleNodes::Nodes(vec![8, 9, 10, 11]))];
+    let mut config = scripted(Mechanism::TwoPhaseShard, vec![transfer(SimDuration::ZERO, 5, &[1, 60], 5)]);
+    config.validators = Some(Validators::PerShard(vec!["near".into(), "far".into()]));
+    // Clients are nodes 4..8, 12 and 13: client 5 is node 12.
+    let (sharding, report) = run(&network, &config, 9, SimDuration::from_secs(1));
+    assert_eq!(sharding.transactions().next().unwrap().finished, Some(SimTime::ZERO + delta_times(16)));
+    assert_clean(&report);
+
+    config.validators = Some(Validators::PerShard(vec!["near".into(), "near".into()]));
+    let setting = Setting { network: &network, stop_time: Some(SimDuration::from_secs(1)) };
+    let error = Sharding::validate(&config, &setting).unwrap_err();
+    assert_eq!(error.path, "protocol.validators");
+    assert!(error.message.contains("node 0 is in two committees"), "{}", error.message);
 }
 
 /// A relay transfer cut off between its debit (4δ) and its credit (8δ): the value is in flight,

@@ -1,5 +1,5 @@
 //! Sharding swarm cases: a few shards of 4 or 7 replicas, a contended workload (few accounts, low
-//! balances), any of the three mechanisms, and faults: up to f replicas of each shard crash (or
+//! balances), any of the three mechanisms, no-wait or wait-die locks, and faults: up to f replicas of each shard crash (or
 //! one replica index of every shard goes silent or equivocates), a client, which coordinates its
 //! own two-phase commits in `TwoPhaseClient`, may crash, and loss and healing partitions as for
 //! PBFT. Clients stop issuing halfway; the second half drains what was begun.
@@ -11,7 +11,7 @@ use super::{Outcome, count, millis, network, network_faults, nonzero};
 use crate::experiment::{Experiment, ProtocolConfig, StopConfig};
 use crate::runner::RunRecord;
 use models::pbft::{Behaviour, ByzantineConfig, Load, PbftConfig};
-use models::sharding::{Assignment, Mechanism, Sharding, ShardingConfig};
+use models::sharding::{Assignment, Locking, Mechanism, Sharding, ShardingConfig};
 use simulator::config::{CrashConfig, FaultsConfig};
 use simulator::rng::{GLOBAL, Purpose, stream};
 use simulator::{MetricValue, SimDuration};
@@ -74,6 +74,7 @@ pub(super) fn case(seed: u64) -> Experiment {
         cross_shard_ratio,
         load,
         mechanism,
+        locking: if rng.random_bool(0.5) { Locking::WaitDie } else { Locking::NoWait },
         vote_timeout: millis(&mut rng, 200, 800),
         recovery_after: millis(&mut rng, 500, 1_500),
         drain: SimDuration(RUN_TIME.0 / 2),

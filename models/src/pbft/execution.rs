@@ -104,8 +104,9 @@ impl Replica {
         for (request, &fresh) in batch.requests.iter().zip(&fresh) {
             if fresh {
                 self.executed[request.id.client as usize].insert(request.id.number);
-                let result = ctx.execute(self.id, seq, request);
-                self.reply(request.id, result, shared, ctx);
+                if let Some(result) = ctx.execute(self.id, seq, request) {
+                    self.reply(request.id, result, shared, ctx);
+                }
             }
             self.pending.remove(&request.id);
             self.queued.remove(&request.id);

@@ -12,7 +12,7 @@ use simulator::{Context, NodeId, SimDuration, SimTime};
 use super::checker::SafetyChecker;
 use super::config::{PbftConfig, fault_threshold};
 use super::host::{Application, GroupId, Host, Hosts, Membership, Scoped};
-use super::messages::{Body, Request, Sizes, View, Wire};
+use super::messages::{Body, Request, RequestId, Sizes, View, Wire};
 use super::replica::Replica;
 use super::shared::{Shared, Stats, Targets};
 use super::{CpuJob, DiskJob, Timer};
@@ -151,6 +151,19 @@ impl ReplicaGroup {
         self.at_replica(node, ctx, app, |r, replica, shared, host| {
             replica.handle(r, Body::Request(request), shared, host);
         });
+    }
+
+    /// The replica at `node` answers the client of `request` with `result`: the outcome its
+    /// application did not know when it executed the request (see [`Application::execute`]).
+    pub fn answer<P: Hosts, A: Application>(
+        &mut self,
+        node: NodeId,
+        request: RequestId,
+        result: u64,
+        ctx: &mut Context<'_, P>,
+        app: &mut A,
+    ) {
+        self.at_replica(node, ctx, app, |_, replica, shared, host| replica.reply(request, result, shared, host));
     }
 
     /// A member starts: a replica scheduled to misbehave arms the moment it starts.

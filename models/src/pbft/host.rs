@@ -31,8 +31,9 @@ pub trait Host {
     /// Writes to the replica's disk.
     fn disk_write(&mut self, bytes: u64, job: DiskJob);
     /// Replica `replica` executes `request` of the batch committed at `seq`: the application's
-    /// outcome, which the replica sends back to the client.
-    fn execute(&mut self, replica: u32, seq: Seq, request: &Request) -> u64;
+    /// outcome, which the replica sends back to the client (`None`: not known yet, see
+    /// [`Application::execute`]).
+    fn execute(&mut self, replica: u32, seq: Seq, request: &Request) -> Option<u64>;
     /// The outcome of `request`, which `replica` executed before, for a client that asks again;
     /// `None` when the replica cannot tell it (then it does not answer).
     fn recall(&self, replica: u32, request: &Request) -> Option<u64>;
@@ -48,8 +49,10 @@ pub trait Host {
 /// view change, at every replica.
 pub trait Application {
     /// Executes `request` at `replica` of `group` (every correct replica executes the same
-    /// requests in the same order); returns the outcome replied to the client.
-    fn execute(&mut self, group: GroupId, replica: u32, seq: Seq, request: &Request, now: SimTime) -> u64;
+    /// requests in the same order); returns the outcome replied to the client, or `None` when
+    /// the outcome waits on requests ordered later (a lock held by another transaction): the
+    /// outer protocol then answers through [`super::ReplicaGroup::answer`] once it is known.
+    fn execute(&mut self, group: GroupId, replica: u32, seq: Seq, request: &Request, now: SimTime) -> Option<u64>;
 
     /// The outcome `replica` of `group` computed for `request` when it executed it, for a client
     /// that asks again (its reply was lost); `None` when the application keeps no record of it,
@@ -236,7 +239,7 @@ impl<P: Hosts, A: Application> Host for Scoped<'_, '_, P, A> {
     }
 
     #[inline(always)]
-    fn execute(&mut self, replica: u32, seq: Seq, request: &Request) -> u64 {
+    fn execute(&mut self, replica: u32, seq: Seq, request: &Request) -> Option<u64> {
         let now = self.ctx.now();
         self.app.execute(self.group, replica, seq, request, now)
     }

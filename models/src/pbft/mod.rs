@@ -127,8 +127,8 @@ const SERIES_BUCKET: SimDuration = SimDuration::from_millis(100);
 struct IndependentRequests;
 
 impl Application for IndependentRequests {
-    fn execute(&mut self, _: GroupId, _: u32, _: Seq, request: &Request, _: SimTime) -> u64 {
-        request.id.result()
+    fn execute(&mut self, _: GroupId, _: u32, _: Seq, request: &Request, _: SimTime) -> Option<u64> {
+        Some(request.id.result())
     }
 
     fn recall(&self, _: GroupId, _: u32, request: &Request) -> Option<u64> {

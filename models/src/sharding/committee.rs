@@ -39,7 +39,10 @@ impl Drives {
 impl Sharding {
     /// The replica at `node` executed `done`.
     pub(super) fn executed(&mut self, node: NodeId, done: Done, ctx: &mut Context<'_, Self>) {
-        let Done { op, tx, executed, .. } = done;
+        let Done { shard, op, tx, executed, answer } = done;
+        if let (Some(request), Some(result)) = (answer, executed.result) {
+            self.groups[usize::from(shard)].answer(node, request, result, ctx, &mut self.shards);
+        }
         if let Some(committed) = executed.settled {
             self.tell_client(tx, committed, ctx);
         }
@@ -59,7 +62,7 @@ impl Sharding {
                 if let Some(Drive::Voting { timer: Some(timer), .. }) = drives.get(&tx) {
                     ctx.cancel_timer(*timer);
                 }
-                let committed = executed.result == YES;
+                let committed = executed.result == Some(YES);
                 drives.insert(tx, Drive::Finishing { pending: executed.calls.len(), committed });
             }
             _ => return,

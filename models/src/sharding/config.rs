@@ -18,11 +18,11 @@ pub struct ShardingConfig {
     /// Replicas per shard (3f + 1: 4, 7, 10, ...).
     #[serde(default = "default_committee")]
     pub committee: u32,
-    /// The role whose nodes form the committees (shard s takes the s-th run of `committee`
-    /// nodes, in node order); the first `shards × committee` nodes when absent. Every node
-    /// outside the committees is a client.
+    /// The nodes of the committees: a role split into runs of `committee` nodes in node order
+    /// (`validators: "validators"`), or a role per shard (`validators: ["eu", "us", "asia"]`);
+    /// the first `shards × committee` nodes when absent. Every other node is a client.
     #[serde(default)]
-    pub validators: Option<String>,
+    pub validators: Option<Validators>,
     /// Accounts in the system.
     #[serde(default = "default_accounts")]
     pub accounts: u32,
@@ -55,6 +55,9 @@ pub struct ShardingConfig {
     /// How a transaction that spans shards is carried out.
     #[serde(default)]
     pub mechanism: Mechanism,
+    /// What a transfer that finds an account locked does.
+    #[serde(default)]
+    pub locking: Locking,
     /// A coordinator that has not heard every shard's vote this long after asking decides to
     /// abort (the coordinator shard orders the abort; a client asks the silent shards to resolve).
     #[serde(default = "default_vote_timeout")]
@@ -82,6 +85,51 @@ pub struct ShardingConfig {
     pub consensus: PbftConfig,
 }
 
+/// Roles whose nodes form the committees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Validators {
+    /// One role, split into the shards' committees in node order.
+    Split(String),
+    /// One role per shard, in shard order.
+    PerShard(Vec<String>),
+}
+
+impl Serialize for Validators {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Validators::Split(name) => serializer.serialize_str(name),
+            Validators::PerShard(names) => names.serialize(serializer),
+        }
+    }
+}
+
+/// Written as a role's name or a list of them.
+impl<'de> Deserialize<'de> for Validators {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = Validators;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a role's name, split into the committees, or a list of roles, one per shard")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Validators, E> {
+                Ok(Validators::Split(name.to_string()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Validators, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(Validators::PerShard(names))
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
+}
+
 /// A transfer issued at a set time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +153,17 @@ pub enum Assignment {
     Hash,
     /// Contiguous ranges: account a is in shard ⌊a·k / accounts⌋.
     Range,
+}
+
+/// What a transfer that finds one of its accounts locked by another transaction does.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Locking {
+    /// It is refused: the shard votes no (an intra-shard transfer is rejected).
+    #[default]
+    NoWait,
+    /// It waits if it is older (issued earlier) than every holder, and is refused otherwise: a
+    /// transfer only waits for younger ones, so no cycle of waits (deadlock) can form.
+    WaitDie,
 }
 
 /// How a cross-shard transaction is carried out.
@@ -180,6 +239,7 @@ impl Default for ShardingConfig {
             load: default_load(),
             script: Vec::new(),
             mechanism: Mechanism::default(),
+            locking: Locking::default(),
             vote_timeout: default_vote_timeout(),
             recovery_after: default_recovery_after(),
             tx_size: default_tx_size(),

@@ -6,14 +6,17 @@
 //! two shards apply different decisions, no shard commits without having voted yes),
 //! conservation and double spends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use smallvec::SmallVec;
 
 use simulator::{SimDuration, SimTime};
 
 use super::accounts::{Accounts, ShardId};
+use super::bank::{Bank, record_decision};
+use super::locks::{Age, LockTable, Verdict, Waiter};
 use super::txs::{NO, Op, Tx, TxId, YES};
+use crate::pbft::RequestId;
 
 /// A transaction's part in one shard.
 #[derive(Clone, Debug, Default)]
@@ -32,13 +35,21 @@ struct Part {
     /// Relay: whether the payer's shard debited (or rejected) it, and whether this shard credited.
     debited: Option<bool>,
     credited: bool,
+    /// Its request here waits for locks (wait-die).
+    waiting: bool,
+    /// Requests of waiting transfers that were answered when this transaction's decision here
+    /// released its locks (or when it stopped waiting itself), for the replicas that execute the
+    /// decision later to answer too.
+    resumed: Vec<Waiter>,
 }
 
 /// One shard's replicated state.
 #[derive(Debug)]
 pub struct Ledger {
     shard: ShardId,
-    locks: BTreeMap<u32, TxId>,
+    locks: LockTable,
+    /// Locks were released since the waiting transfers were last tried.
+    released: bool,
     parts: HashMap<TxId, Part>,
     /// The next request number of this shard's calls to each shard.
     next_call: Vec<u64>,
@@ -50,48 +61,13 @@ pub struct Ledger {
     pub lock_holds: Vec<(SimTime, SimDuration)>,
 }
 
-/// What every shard shares: balances (each account changed only by its own shard) and what the
-/// checkers found.
-#[derive(Debug)]
-pub struct Bank {
-    /// Every account's balance.
-    pub balances: Vec<u64>,
-    /// Decisions that contradict another shard's, and commits without a yes vote.
-    pub atomicity_violations: u64,
-    /// Debits that would have overdrawn an account, and transfers applied twice.
-    pub double_spends: u64,
-}
-
-impl Bank {
-    /// `accounts` accounts holding `balance` each.
-    pub fn new(accounts: u32, balance: u64) -> Self {
-        Bank { balances: vec![balance; accounts as usize], atomicity_violations: 0, double_spends: 0 }
-    }
-
-    /// Value held in accounts.
-    pub fn held(&self) -> u64 {
-        self.balances.iter().sum()
-    }
-
-    fn debit(&mut self, account: u32, amount: u64) {
-        let balance = &mut self.balances[account as usize];
-        match balance.checked_sub(amount) {
-            Some(left) => *balance = left,
-            None => self.double_spends += 1,
-        }
-    }
-
-    fn credit(&mut self, account: u32, amount: u64) {
-        self.balances[account as usize] += amount;
-    }
-}
-
 /// What executing an operation gives: the result replied to the caller, and the calls the shard's
 /// replicas make next (to shard, request number, operation).
 #[derive(Debug, Default)]
 pub struct Executed {
-    /// The reply: a vote, an outcome or an acknowledgement.
-    pub result: u64,
+    /// The reply: a vote, an outcome or an acknowledgement; `None` while the transfer waits for
+    /// locks.
+    pub result: Option<u64>,
     /// Calls to other shards.
     pub calls: SmallVec<[(ShardId, u64, Op); 3]>,
     /// The transaction's outcome is settled here and its client may be told (the coordinator
@@ -117,14 +93,23 @@ pub struct Apply<'a> {
     pub measured: bool,
     /// Which shard holds each account.
     pub accounts: &'a Accounts,
+    /// The request carrying the operation.
+    pub request: RequestId,
+}
+
+impl Apply<'_> {
+    fn age(&self) -> Age {
+        (self.tx.issued, self.id)
+    }
 }
 
 impl Ledger {
-    /// The state of `shard` among `shards`.
-    pub fn new(shard: ShardId, shards: u32) -> Self {
+    /// The state of `shard` among `shards`; transfers that meet a lock wait when `wait_die`.
+    pub fn new(shard: ShardId, shards: u32, wait_die: bool) -> Self {
         Ledger {
             shard,
-            locks: BTreeMap::new(),
+            locks: LockTable::new(wait_die),
+            released: false,
             parts: HashMap::new(),
             next_call: vec![0; shards as usize],
             next_coordination: 0,
@@ -141,9 +126,11 @@ impl Ledger {
     /// Executes `op`: applied the first time, answered from the record after that.
     pub fn execute(&mut self, op: Op, a: Apply<'_>) -> Executed {
         let part = self.parts.get(&a.id);
+        let waiting = part.is_some_and(|p| p.waiting);
         let first = match op {
-            Op::Intra => a.tx.decision.is_none(),
-            Op::Begin | Op::Prepare | Op::Resolve => part.is_none_or(|p| p.vote.is_none()),
+            Op::Intra => a.tx.decision.is_none() && !waiting,
+            Op::Begin | Op::Prepare => part.is_none_or(|p| p.vote.is_none()) && !waiting,
+            Op::Resolve => part.is_none_or(|p| p.vote.is_none()),
             Op::Recover => part.is_none_or(|p| p.coordination.is_none()),
             Op::Commit | Op::Abort => part.is_none_or(|p| p.decided.is_none()),
             Op::Debit => part.is_none_or(|p| p.debited.is_none()),
@@ -155,8 +142,8 @@ impl Ledger {
         match op {
             Op::Intra => self.intra(first, a),
             Op::Begin => self.begin(first, a),
-            Op::Prepare => Executed { result: self.prepare(first, &a), ..Executed::default() },
-            Op::Resolve => Executed { result: self.resolve(a.id), ..Executed::default() },
+            Op::Prepare => Executed { result: self.prepare(first, &a, Op::Prepare), ..Executed::default() },
+            Op::Resolve => Executed { result: Some(self.resolve(a.id)), ..Executed::default() },
             Op::Commit | Op::Abort => self.decide(op == Op::Commit, first, a),
             Op::Debit => self.debit(first, a),
             Op::Credit => self.credit(first, a),
@@ -170,10 +157,28 @@ impl Ledger {
         a.tx.parties.iter().copied().enumerate().filter(move |&(_, account)| accounts.shard_of(account) == shard)
     }
 
+    /// The accounts `a` touches here.
+    fn accounts_here(&self, a: &Apply<'_>) -> SmallVec<[u32; 4]> {
+        self.here(a).map(|(_, account)| account).collect()
+    }
+
+    /// The locks `a`'s accounts here meet; a transfer that waits is recorded with its request.
+    fn meet_locks(&mut self, a: &Apply<'_>, op: Op) -> Verdict {
+        let verdict = self.locks.verdict(self.accounts_here(a), a.id, a.age());
+        if verdict == Verdict::Wait {
+            self.locks.wait(Waiter { tx: a.id, op, request: a.request });
+            self.parts.entry(a.id).or_default().waiting = true;
+        }
+        verdict
+    }
+
     fn intra(&mut self, first: bool, a: Apply<'_>) -> Executed {
         if first {
-            let locked = a.tx.parties.iter().any(|p| self.locks.contains_key(p));
-            let ok = !locked && a.bank.balances[a.tx.parties[0] as usize] >= a.tx.total();
+            let verdict = self.meet_locks(&a, Op::Intra);
+            if verdict == Verdict::Wait {
+                return Executed::default();
+            }
+            let ok = verdict == Verdict::Free && a.bank.balances[a.tx.parties[0] as usize] >= a.tx.total();
             if ok {
                 a.bank.debit(a.tx.parties[0], a.tx.total());
                 for &receiver in &a.tx.parties[1..] {
@@ -184,36 +189,40 @@ impl Ledger {
             a.tx.applied = 1;
             a.tx.finished = Some(a.now);
         }
-        let committed = a.tx.decision == Some(true);
-        Executed { result: answer(committed), committed_here: first && committed, ..Executed::default() }
+        let Some(committed) = a.tx.decision else { return Executed::default() };
+        Executed { result: Some(answer(committed)), committed_here: first && committed, ..Executed::default() }
     }
 
-    /// Checks funds and locks (no-wait: a lock held by another transaction is a no), and votes.
-    fn prepare(&mut self, first: bool, a: &Apply<'_>) -> u64 {
+    /// Checks funds and locks and votes: no if the funds are short, a lock is held (no-wait, or
+    /// a younger holder under wait-die) or the shard was told to abort before; under wait-die a
+    /// transfer older than every holder waits, and votes once it gets the locks or dies.
+    fn prepare(&mut self, first: bool, a: &Apply<'_>, op: Op) -> Option<u64> {
         if first {
             let here: SmallVec<[(usize, u32); 4]> = self.here(a).collect();
-            let part = self.parts.entry(a.id).or_default();
-            let conflict = here.iter().any(|(_, account)| self.locks.get(account).is_some_and(|&t| t != a.id));
             let funds = here
                 .first()
                 .is_none_or(|&(position, account)| position != 0 || a.bank.balances[account as usize] >= a.tx.total());
-            // A shard told to abort before it was asked to prepare votes no.
-            let yes = part.decided.is_none() && !conflict && funds;
+            let told_to_abort = self.parts.get(&a.id).is_some_and(|p| p.decided.is_some());
+            let verdict = if funds && !told_to_abort { self.meet_locks(a, op) } else { Verdict::Refused };
+            if verdict == Verdict::Wait {
+                return None;
+            }
+            let part = self.parts.entry(a.id).or_default();
+            let yes = verdict == Verdict::Free;
             if yes {
-                for &(_, account) in &here {
-                    self.locks.insert(account, a.id);
-                }
+                self.locks.take(here.iter().map(|&(_, account)| account), a.id, a.age());
                 part.locked_at = Some(a.now);
             }
             part.vote = Some(yes);
         }
-        answer(self.parts[&a.id].vote == Some(true))
+        self.parts.get(&a.id).and_then(|p| p.vote).map(answer)
     }
 
     /// The coordinator shard prepares its own part and, if it can, asks the others to prepare;
     /// each call number is followed by the number of the decision that comes later.
     fn begin(&mut self, first: bool, a: Apply<'_>) -> Executed {
-        let yes = self.prepare(first, &a) == YES;
+        let Some(vote) = self.prepare(first, &a, Op::Begin) else { return Executed::default() };
+        let yes = vote == YES;
         if first && yes {
             self.coordinate(&a);
         }
@@ -227,10 +236,10 @@ impl Ledger {
             }
         }
         if !yes {
-            return Executed { result: NO, settled: Some(false), ..Executed::default() };
+            return Executed { result: Some(NO), settled: Some(false), ..Executed::default() };
         }
         let coordination = self.parts[&a.id].coordination;
-        Executed { result: YES, calls: self.calls(&a, 0, Op::Prepare), coordination, ..Executed::default() }
+        Executed { result: Some(YES), calls: self.calls(&a, 0, Op::Prepare), coordination, ..Executed::default() }
     }
 
     /// This shard takes on coordinating the transaction: a decision number, and two call numbers
@@ -253,12 +262,12 @@ impl Ledger {
         }
         match self.parts.get(&a.id).and_then(|p| p.coordination) {
             Some(coordination) if undecided => Executed {
-                result: YES,
+                result: Some(YES),
                 calls: self.calls(&a, 0, Op::Resolve),
                 coordination: Some(coordination),
                 ..Executed::default()
             },
-            _ => Executed { result: YES, ..Executed::default() },
+            _ => Executed { result: Some(YES), ..Executed::default() },
         }
     }
 
@@ -267,8 +276,7 @@ impl Ledger {
     pub fn stale(&self, since: SimTime) -> Vec<TxId> {
         let mut stale: Vec<TxId> = self
             .locks
-            .values()
-            .copied()
+            .holders()
             .filter(|id| self.parts[id].locked_at.is_some_and(|t| t < since) && self.parts[id].coordination.is_none())
             .collect();
         stale.sort_unstable();
@@ -283,9 +291,22 @@ impl Ledger {
         a.tx.others(self.shard).zip(numbers).map(|(s, &number)| (s, number + offset, op)).collect()
     }
 
+    /// Tells the vote, voting no first if the shard has not voted (a waiting transfer stops
+    /// waiting, and its request is answered no).
     fn resolve(&mut self, id: TxId) -> u64 {
+        self.stop_waiting(id);
         let part = self.parts.entry(id).or_default();
         answer(*part.vote.get_or_insert(false))
+    }
+
+    /// `id` stops waiting for locks: its vote is no, and its request is among those to answer.
+    fn stop_waiting(&mut self, id: TxId) {
+        if let Some(waiter) = self.locks.stop_waiting(id) {
+            let part = self.parts.entry(id).or_default();
+            part.waiting = false;
+            part.vote = Some(false);
+            part.resumed.push(waiter);
+        }
     }
 
     /// Applies the decision: the transfer's part here on commit, then the locks are released. At
@@ -294,6 +315,7 @@ impl Ledger {
     fn decide(&mut self, commit: bool, first: bool, a: Apply<'_>) -> Executed {
         let mut committed_here = false;
         if first {
+            self.stop_waiting(a.id);
             let here: SmallVec<[(usize, u32); 4]> = self.here(&a).collect();
             let part = self.parts.entry(a.id).or_default();
             if commit && part.vote != Some(true) {
@@ -309,10 +331,9 @@ impl Ledger {
                 }
             }
             if let Some(taken) = part.locked_at.take() {
-                for (_, account) in &here {
-                    self.locks.remove(account);
-                }
+                self.locks.release(here.iter().map(|&(_, account)| account), a.id);
                 self.lock_holds.push((taken, a.now.since(taken)));
+                self.released = true;
             }
             part.decided = Some(commit);
             record_decision(a.tx, a.bank, commit);
@@ -330,7 +351,7 @@ impl Ledger {
         } else {
             SmallVec::new()
         };
-        Executed { result: answer(decided), calls, committed_here, ..Executed::default() }
+        Executed { result: Some(answer(decided)), calls, committed_here, ..Executed::default() }
     }
 
     /// Relay, at the payer's shard: debits the payer (or rejects the transfer for want of funds)
@@ -358,9 +379,9 @@ impl Ledger {
         }
         if self.parts[&a.id].debited == Some(true) {
             let calls = self.calls(&a, 0, Op::Credit);
-            Executed { result: YES, calls, committed_here: first, ..Executed::default() }
+            Executed { result: Some(YES), calls, committed_here: first, ..Executed::default() }
         } else {
-            Executed { result: NO, settled: Some(false), ..Executed::default() }
+            Executed { result: Some(NO), settled: Some(false), ..Executed::default() }
         }
     }
 
@@ -377,7 +398,43 @@ impl Ledger {
                 a.tx.finished = Some(a.now);
             }
         }
-        Executed { result: YES, committed_here: first, ..Executed::default() }
+        Executed { result: Some(YES), committed_here: first, ..Executed::default() }
+    }
+}
+
+impl Ledger {
+    /// Under wait-die, once a decision released locks: the waiting transfers, in the order they
+    /// started waiting, each to try again with [`Ledger::retry`]; none otherwise.
+    pub fn waiters_to_retry(&mut self) -> Vec<Waiter> {
+        if !std::mem::take(&mut self.released) {
+            return Vec::new();
+        }
+        let waiters = self.locks.waiters();
+        for waiter in &waiters {
+            self.locks.stop_waiting(waiter.tx);
+            self.parts.entry(waiter.tx).or_default().waiting = false;
+        }
+        waiters
+    }
+
+    /// `waiter` tries again (it waits again if the locks are still held by younger transactions);
+    /// once answered it is recorded under `released_by`, the transaction whose decision released
+    /// the locks.
+    pub fn retry(&mut self, waiter: Waiter, released_by: TxId, a: Apply<'_>) {
+        let executed = match waiter.op {
+            Op::Intra => self.intra(true, a),
+            Op::Begin => self.begin(true, a),
+            _ => Executed { result: self.prepare(true, &a, waiter.op), ..Executed::default() },
+        };
+        if executed.result.is_some() {
+            self.parts.entry(released_by).or_default().resumed.push(waiter);
+        }
+    }
+
+    /// The waiting requests answered when `tx`'s decision here released its locks (or when `tx`
+    /// stopped waiting itself).
+    pub fn resumed(&self, tx: TxId) -> &[Waiter] {
+        self.parts.get(&tx).map_or(&[], |p| &p.resumed)
     }
 }
 
@@ -426,14 +483,4 @@ fn take(counter: &mut u64, by: u64) -> u64 {
     let number = *counter;
     *counter += by;
     number
-}
-
-/// The observer's record of a decision a shard applied: a shard deciding otherwise than one
-/// before it breaks atomicity.
-fn record_decision(tx: &mut Tx, bank: &mut Bank, commit: bool) {
-    match tx.decision {
-        None => tx.decision = Some(commit),
-        Some(earlier) if earlier != commit => bank.atomicity_violations += 1,
-        Some(_) => {}
-    }
 }

@@ -25,17 +25,19 @@
 //! - `Relay`: client → C: `Debit`; C → receivers' shards: `Credit`; C's replicas tell the client.
 
 mod accounts;
+mod bank;
 mod calls;
 mod client;
 mod committee;
 mod config;
 mod ledger;
+mod locks;
 mod metrics;
 mod registered;
 mod txs;
 
 pub use accounts::ShardId;
-pub use config::{Assignment, Mechanism, ScriptedTransfer, ShardingConfig};
+pub use config::{Assignment, Locking, Mechanism, ScriptedTransfer, ShardingConfig, Validators};
 pub use metrics::METRICS;
 
 use std::rc::Rc;
@@ -43,12 +45,13 @@ use std::rc::Rc;
 use simulator::series::{Aggregate, TimeSeries};
 use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime};
 
-use crate::pbft::{self, Application, Batch, GroupId, Hosts, Membership, ReplicaGroup, Request, Seq};
+use crate::pbft::{self, Application, GroupId, Hosts, Membership, ReplicaGroup, Request, Seq};
 use accounts::Accounts;
+use bank::Bank;
 use calls::Calls;
 use client::ClientState;
 use committee::Drives;
-use ledger::{Apply, Bank, Executed, Ledger};
+use ledger::{Apply, Executed, Ledger};
 use txs::{Op, Tx, TxId};
 
 /// Bytes of a request that carries a decision, a vote or a transaction id rather than the
@@ -139,9 +142,12 @@ enum Role {
 /// What a replica of a shard executed, for the replica's part in what follows.
 #[derive(Debug)]
 struct Done {
+    shard: ShardId,
     op: Op,
     tx: TxId,
     executed: Executed,
+    /// A request that waited for locks and is answered now, with `executed.result`.
+    answer: Option<pbft::RequestId>,
 }
 
 /// The shards' replicated state, the transactions, and the shards' executions waiting to be acted
@@ -158,9 +164,9 @@ struct Shards {
     committed: Vec<TimeSeries>,
 }
 
-impl Application for Shards {
-    fn execute(&mut self, group: GroupId, _: u32, _: Seq, request: &Request, now: SimTime) -> u64 {
-        let (op, tx) = Op::decode(request.payload.op);
+impl Shards {
+    /// `op` for `tx`, carried by `request`, at shard `shard`.
+    fn apply(&mut self, shard: ShardId, op: Op, tx: TxId, request: pbft::RequestId, now: SimTime) -> Executed {
         let apply = Apply {
             tx: &mut self.txs[tx as usize],
             id: tx,
@@ -168,13 +174,51 @@ impl Application for Shards {
             now,
             measured: now >= self.warmup,
             accounts: &self.accounts,
+            request,
         };
-        let executed = self.ledgers[usize::from(group)].execute(op, apply);
+        self.ledgers[usize::from(shard)].execute(op, apply)
+    }
+}
+
+impl Application for Shards {
+    fn execute(&mut self, group: GroupId, _: u32, _: Seq, request: &Request, now: SimTime) -> Option<u64> {
+        let (op, tx) = Op::decode(request.payload.op);
+        let executed = self.apply(group, op, tx, request.id, now);
         if executed.committed_here {
             self.committed[usize::from(group)].add(now, 1.0);
         }
         let result = executed.result;
-        self.done.push(Done { op, tx, executed });
+        self.done.push(Done { shard: group, op, tx, executed, answer: None });
+        if matches!(op, Op::Commit | Op::Abort | Op::Resolve) {
+            // Under wait-die, transfers waiting for the locks this released try again; those
+            // answered now are answered by every replica as it executes this operation.
+            let ledger = &mut self.ledgers[usize::from(group)];
+            for waiter in ledger.waiters_to_retry() {
+                let apply = Apply {
+                    tx: &mut self.txs[waiter.tx as usize],
+                    id: waiter.tx,
+                    bank: &mut self.bank,
+                    now,
+                    measured: now >= self.warmup,
+                    accounts: &self.accounts,
+                    request: waiter.request,
+                };
+                ledger.retry(waiter, tx, apply);
+            }
+            for waiter in self.ledgers[usize::from(group)].resumed(tx).to_vec() {
+                let executed = self.apply(group, waiter.op, waiter.tx, waiter.request, now);
+                if executed.committed_here {
+                    self.committed[usize::from(group)].add(now, 1.0);
+                }
+                self.done.push(Done {
+                    shard: group,
+                    op: waiter.op,
+                    tx: waiter.tx,
+                    executed,
+                    answer: Some(waiter.request),
+                });
+            }
+        }
         result
     }
 
@@ -182,8 +226,6 @@ impl Application for Shards {
         let (op, tx) = Op::decode(request.payload.op);
         self.ledgers[usize::from(group)].recall(op, tx, &self.txs[tx as usize])
     }
-
-    fn committed(&mut self, _: GroupId, _: u32, _: Seq, _: &Batch, _: SimTime) {}
 }
 
 /// The sharded system.
@@ -238,7 +280,7 @@ impl Sharding {
             (0..k).map(|s| TimeSeries::new(name, &format!("shard-{s}"), aggregate, SERIES_BUCKET)).collect()
         };
         let shards = Shards {
-            ledgers: (0..k).map(|s| Ledger::new(s as ShardId, k as u32)).collect(),
+            ledgers: (0..k).map(|s| Ledger::new(s as ShardId, k as u32, config.locking == Locking::WaitDie)).collect(),
             bank: Bank::new(config.accounts, config.balance),
             accounts: Accounts::new(&config),
             txs: Vec::new(),

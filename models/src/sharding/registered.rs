@@ -5,6 +5,7 @@ use simulator::config::{ConfigError, TopologyConfig};
 use simulator::{NodeId, SimTime};
 
 use super::accounts::Accounts;
+use super::config::Validators;
 use super::{METRICS, Sharding, ShardingConfig};
 use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
 
@@ -102,33 +103,59 @@ impl Registered for Sharding {
 
 /// The committees' nodes (shard by shard, in replica order) and the clients' nodes.
 fn nodes(config: &ShardingConfig, setting: &Setting<'_>) -> Result<(Vec<Vec<NodeId>>, Vec<NodeId>), ConfigError> {
-    let needed = (config.shards * config.committee) as usize;
-    let validators: Vec<NodeId> = match &config.validators {
-        None if needed > setting.network.nodes as usize => {
+    let (k, m) = (config.shards as usize, config.committee as usize);
+    let committees: Vec<Vec<NodeId>> = match &config.validators {
+        None if k * m > setting.network.nodes as usize => {
             return Err(ConfigError::new(
                 "network.nodes",
                 format!(
-                    "{} nodes are fewer than the {needed} replicas (shards × committee) plus at least one client",
-                    setting.network.nodes
+                    "{} nodes are fewer than the {} replicas (shards × committee) plus at least one client",
+                    setting.network.nodes,
+                    k * m
                 ),
             ));
         }
-        None => (0..needed as NodeId).collect(),
-        Some(name) => {
-            let members = setting.network.roles()?.require("protocol.validators", name, needed)?.to_vec();
-            if members.len() != needed {
+        None => (0..(k * m) as NodeId).collect::<Vec<_>>().chunks(m).map(<[NodeId]>::to_vec).collect(),
+        Some(Validators::Split(name)) => {
+            let members = setting.network.roles()?.require("protocol.validators", name, k * m)?.to_vec();
+            if members.len() != k * m {
                 return Err(ConfigError::new(
                     "protocol.validators",
-                    format!("role `{name}` has {} nodes; shards × committee needs exactly {needed}", members.len()),
+                    format!("role `{name}` has {} nodes; shards × committee needs exactly {}", members.len(), k * m),
                 ));
             }
-            members
+            members.chunks(m).map(<[NodeId]>::to_vec).collect()
+        }
+        Some(Validators::PerShard(names)) => {
+            if names.len() != k {
+                return Err(ConfigError::new(
+                    "protocol.validators",
+                    format!("lists {} roles for {k} shards: give one role per shard", names.len()),
+                ));
+            }
+            let roles = setting.network.roles()?;
+            let mut committees = Vec::with_capacity(k);
+            for (shard, name) in names.iter().enumerate() {
+                let members = roles.require(&format!("protocol.validators[{shard}]"), name, m)?;
+                if members.len() != m {
+                    return Err(ConfigError::new(
+                        format!("protocol.validators[{shard}]"),
+                        format!("role `{name}` has {} nodes; a committee has {m} (protocol.committee)", members.len()),
+                    ));
+                }
+                committees.push(members.to_vec());
+            }
+            committees
         }
     };
-    let committees = validators.chunks(config.committee as usize).map(<[NodeId]>::to_vec).collect();
     let mut is_validator = vec![false; setting.network.nodes as usize];
-    for &v in &validators {
-        is_validator[v as usize] = true;
+    for &node in committees.iter().flatten() {
+        if std::mem::replace(&mut is_validator[node as usize], true) {
+            return Err(ConfigError::new(
+                "protocol.validators",
+                format!("node {node} is in two committees: give each shard its own nodes"),
+            ));
+        }
     }
     let clients = (0..setting.network.nodes).filter(|&n| !is_validator[n as usize]).collect();
     Ok((committees, clients))
