@@ -85,8 +85,10 @@ fn bitcoin_experiment(nodes: u32, blocks: u32) -> Experiment {
 const PBFT_REPLICAS: u32 = 64;
 const PBFT_CLIENTS: u32 = 16;
 
-fn pbft_experiment() -> Experiment {
-    let mut experiment = flood_experiment(PBFT_REPLICAS + PBFT_CLIENTS, 1, Contention::Fifo);
+/// `nodes` nodes in one data centre (a complete graph, 1 Gbps links, log-normal latency around
+/// `median`, `cores` cores each), for 10 simulated seconds; the protocol is set by the caller.
+fn data_centre(nodes: u32, median: SimDuration, cores: u32) -> Experiment {
+    let mut experiment = flood_experiment(nodes, 1, Contention::Fifo);
     experiment.stop.time = Some(SimDuration::from_secs(10));
     let network = &mut experiment.network;
     network.topology = TopologyConfig::Complete;
@@ -94,8 +96,13 @@ fn pbft_experiment() -> Experiment {
         upload: Bandwidth::BitsPerSec(1_000_000_000),
         download: Bandwidth::BitsPerSec(1_000_000_000),
     };
-    network.latency = LatencyConfig::LogNormal { median: SimDuration::from_millis(10), sigma: 0.3 };
-    network.cpu.cores = 4;
+    network.latency = LatencyConfig::LogNormal { median, sigma: 0.3 };
+    network.cpu.cores = cores;
+    experiment
+}
+
+fn pbft_experiment() -> Experiment {
+    let mut experiment = data_centre(PBFT_REPLICAS + PBFT_CLIENTS, SimDuration::from_millis(10), 4);
     experiment.protocol = ProtocolConfig::new::<Pbft>(PbftConfig {
         replicas: PBFT_REPLICAS.into(),
         batch_size: 100,
@@ -112,16 +119,7 @@ fn pbft_experiment() -> Experiment {
 const SHARDS: u32 = 32;
 
 fn sharding_experiment() -> Experiment {
-    let mut experiment = flood_experiment(SHARDS * 4 + SHARDS * 4, 1, Contention::Fifo);
-    experiment.stop.time = Some(SimDuration::from_secs(10));
-    let network = &mut experiment.network;
-    network.topology = TopologyConfig::Complete;
-    network.bandwidth = BandwidthConfig {
-        upload: Bandwidth::BitsPerSec(1_000_000_000),
-        download: Bandwidth::BitsPerSec(1_000_000_000),
-    };
-    network.latency = LatencyConfig::LogNormal { median: SimDuration::from_millis(5), sigma: 0.3 };
-    network.cpu.cores = 1;
+    let mut experiment = data_centre(SHARDS * 4 + SHARDS * 4, SimDuration::from_millis(5), 1);
     experiment.protocol = ProtocolConfig::new::<Sharding>(ShardingConfig {
         shards: SHARDS,
         committee: 4,

@@ -1,16 +1,16 @@
 //! PBFT end to end on the engine: exact normal-case timing and message counts, batching,
 //! parallel execution, checkpoints, view changes under crash, silent and equivocating primaries.
 
+mod common;
+
 use std::path::Path;
 
 use models::Model;
 use models::pbft::{Behaviour, ByzantineConfig, Costs, ExecutionConfig, Load, Pbft, PbftConfig, Replicas};
 use simulator::config::{
-    BandwidthConfig, Contention, CpuConfig, CrashConfig, LatencyConfig, NetworkConfig, NodeSet, PartitionConfig,
-    TopologyConfig,
+    BandwidthConfig, CpuConfig, CrashConfig, LatencyConfig, NetworkConfig, NodeSet, PartitionConfig,
 };
-use simulator::disk::DiskConfig;
-use simulator::units::{Bandwidth, ByteSize, Throughput};
+use simulator::units::{Bandwidth, ByteSize};
 use simulator::{Limits, MetricValue, Report, RunStats, SimDuration, SimTime, Simulation, World};
 
 const DELTA: SimDuration = SimDuration::from_millis(10);
@@ -18,26 +18,7 @@ const DELTA: SimDuration = SimDuration::from_millis(10);
 /// Replicas plus clients on a complete graph with constant latency δ, no bandwidth limit, and
 /// free disks.
 fn network(replicas: u32, clients: u32) -> NetworkConfig {
-    NetworkConfig {
-        nodes: replicas + clients,
-        topology: TopologyConfig::Complete,
-        bandwidth: BandwidthConfig { upload: Bandwidth::Unlimited, download: Bandwidth::Unlimited },
-        contention: Contention::Fifo,
-        unqueued_up_to: Default::default(),
-        latency: LatencyConfig::Constant(DELTA),
-        loss: 0.0,
-        link_loss: Vec::new(),
-        cpu: CpuConfig { cores: 1 },
-        disk: DiskConfig {
-            read_latency: SimDuration::ZERO,
-            read_throughput: Throughput::Unlimited,
-            write_latency: SimDuration::ZERO,
-            write_throughput: Throughput::Unlimited,
-            fsync: SimDuration::ZERO,
-        },
-        faults: Default::default(),
-        roles: Vec::new(),
-    }
+    common::constant_latency(replicas + clients, DELTA)
 }
 
 /// A free protocol: no CPU costs, batches of one, one outstanding request per client.

@@ -2,37 +2,23 @@
 //! conflicting transfers, value in flight under relay, a coordinator primary crashing mid-commit,
 //! the cross-shard fraction and scaling with the shard count.
 
+mod common;
+
 use std::path::Path;
 
 use models::Model;
 use models::pbft::{Costs, Load, PbftConfig};
 use models::registry::{Registered, Setting};
 use models::sharding::{Assignment, Locking, Mechanism, ScriptedTransfer, Sharding, ShardingConfig, Validators};
-use simulator::config::{
-    BandwidthConfig, Contention, CpuConfig, CrashConfig, FaultsConfig, LatencyConfig, NetworkConfig, TopologyConfig,
-};
+use simulator::config::{CrashConfig, FaultsConfig, LatencyConfig, NetworkConfig};
 use simulator::roles::{RoleConfig, RoleNodes};
-use simulator::units::Bandwidth;
 use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
 
 const DELTA: SimDuration = SimDuration::from_millis(10);
 
 /// `nodes` nodes on a complete graph with constant latency δ and no bandwidth limit.
 fn network(nodes: u32) -> NetworkConfig {
-    NetworkConfig {
-        nodes,
-        topology: TopologyConfig::Complete,
-        bandwidth: BandwidthConfig { upload: Bandwidth::Unlimited, download: Bandwidth::Unlimited },
-        contention: Contention::Fifo,
-        unqueued_up_to: Default::default(),
-        latency: LatencyConfig::Constant(DELTA),
-        loss: 0.0,
-        link_loss: Vec::new(),
-        cpu: CpuConfig { cores: 1 },
-        disk: Default::default(),
-        faults: Default::default(),
-        roles: Vec::new(),
-    }
+    common::constant_latency(nodes, DELTA)
 }
 
 /// Two shards of 4 over accounts 0..100 by range (0..50 in shard 0), free consensus with batches
