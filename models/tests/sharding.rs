@@ -10,7 +10,7 @@ use models::Model;
 use models::pbft::{Costs, Load, PbftConfig};
 use models::registry::{Registered, Setting};
 use models::sharding::{Assignment, Locking, Mechanism, ScriptedTransfer, Sharding, ShardingConfig, Validators};
-use simulator::config::{CrashConfig, FaultsConfig, LatencyConfig, NetworkConfig};
+use simulator::config::{CrashConfig, FaultsConfig, LatencyConfig, LinkLoss, NetworkConfig};
 use simulator::roles::{RoleConfig, RoleNodes};
 use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
 
@@ -168,6 +168,43 @@ fn committees_can_be_a_role_per_shard() {
     let error = Sharding::validate(&config, &setting).unwrap_err();
     assert_eq!(error.path, "protocol.validators");
     assert!(error.message.contains("node 0 is in two committees"), "{}", error.message);
+}
+
+/// Outcomes lost on the way to a closed-loop client: it asks the shard again after a client
+/// timeout, so its window does not fill with transfers long finished.
+#[test]
+fn a_client_that_misses_outcomes_asks_again() {
+    for mechanism in [Mechanism::TwoPhaseShard, Mechanism::Relay] {
+        let mut network = network(9);
+        // Half of what passes between the client (node 8) and shard 0's replicas is lost.
+        network.link_loss = (0..4).map(|replica| LinkLoss { a: 8, b: replica, probability: 0.5 }).collect();
+        let config = ShardingConfig {
+            shards: 2,
+            mechanism,
+            assignment: Assignment::Range,
+            accounts: 100,
+            cross_shard_ratio: Some(1.0),
+            load: Load::Closed { window: 1 },
+            consensus: PbftConfig {
+                costs: Costs::free(),
+                client_timeout: SimDuration::from_millis(200),
+                ..PbftConfig::default()
+            },
+            ..ShardingConfig::default()
+        };
+        let (sharding, report) = run(&network, &config, 10, SimDuration::from_secs(4));
+        let issued = sharding.transactions().count();
+        // One at a time, about 0.2-0.4 s each with the losses and resends.
+        assert!(issued >= 8, "{mechanism:?}: the client issued {issued} transfers");
+        assert!(
+            sharding
+                .transactions()
+                .filter(|tx| tx.issued < SimTime::ZERO + SimDuration::from_secs(2))
+                .all(|tx| tx.finished.is_some()),
+            "{mechanism:?}"
+        );
+        assert_eq!(metric(&report, "atomicity_violations"), 0.0);
+    }
 }
 
 /// A relay transfer cut off between its debit (4δ) and its credit (8δ): the value is in flight,

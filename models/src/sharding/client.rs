@@ -11,7 +11,7 @@ use simulator::{Context, NodeId, SimDuration, TimerId};
 use super::accounts::{Parties, ShardId};
 use super::config::Mechanism;
 use super::txs::{Op, Tx, TxId, YES};
-use super::{ShardTimer, Sharding};
+use super::{ShardMsg, ShardTimer, Sharding};
 use crate::pbft::Load;
 
 /// Where one of a client's transactions stands.
@@ -24,8 +24,9 @@ enum Progress {
     /// The decision went out; shards yet to acknowledge it.
     Deciding { pending: usize },
     /// The coordinator shard (or, for relay, the payer's shard) will say how it ended: the
-    /// `Outcome` messages so far, from distinct replicas.
-    Awaiting { replies: SmallVec<[(NodeId, bool); 4]> },
+    /// `Outcome` messages so far, from distinct replicas; the timer asks again when they are late
+    /// (lost).
+    Awaiting { replies: SmallVec<[(NodeId, bool); 4]>, timer: TimerId },
 }
 
 /// One client.
@@ -123,7 +124,8 @@ impl Sharding {
             (true, Mechanism::TwoPhaseShard | Mechanism::Relay) => {
                 let op = if self.config.mechanism == Mechanism::Relay { Op::Debit } else { Op::Begin };
                 self.client_call(c, home, op, id, ctx);
-                Progress::Awaiting { replies: SmallVec::new() }
+                let timer = ctx.set_timer(self.config.consensus.client_timeout, ShardTimer::AskOutcome { tx: id });
+                Progress::Awaiting { replies: SmallVec::new(), timer }
             }
         };
         self.clients[c as usize].outstanding.insert(id, progress);
@@ -203,13 +205,28 @@ impl Sharding {
             return;
         }
         let f = self.f() as usize;
-        let Some(Progress::Awaiting { replies }) = self.clients[c as usize].outstanding.get_mut(&tx) else { return };
+        let Some(Progress::Awaiting { replies, timer }) = self.clients[c as usize].outstanding.get_mut(&tx) else {
+            return;
+        };
         if replies.iter().any(|&(r, _)| r == from) {
             return;
         }
         replies.push((from, committed));
         if replies.iter().filter(|&&(_, o)| o == committed).count() > f {
+            ctx.cancel_timer(*timer);
             self.client_done(c, tx, ctx);
+        }
+    }
+
+    /// Client `c` heard too few outcomes of `tx` in a client timeout (some were lost): it asks
+    /// every replica of the shard it waits on, and keeps asking until it knows.
+    pub(super) fn ask_outcome(&mut self, c: u32, tx: TxId, ctx: &mut Context<'_, Self>) {
+        let timeout = self.config.consensus.client_timeout;
+        let Some(Progress::Awaiting { timer, .. }) = self.clients[c as usize].outstanding.get_mut(&tx) else { return };
+        *timer = ctx.set_timer(timeout, ShardTimer::AskOutcome { tx });
+        let home = self.shards.txs[tx as usize].shards[0];
+        for &replica in &self.committees[usize::from(home)] {
+            ctx.send(replica, ShardMsg::Query { tx });
         }
     }
 

@@ -11,7 +11,7 @@ use simulator::{Context, NodeId, SimDuration, SimTime, TimerId};
 use super::accounts::ShardId;
 use super::config::Mechanism;
 use super::txs::{Op, TxId, YES};
-use super::{Done, ShardMsg, ShardTimer, Sharding};
+use super::{Done, Role, ShardMsg, ShardTimer, Sharding};
 
 /// What a replica is doing for a transaction its shard coordinates or relays.
 enum Drive {
@@ -151,6 +151,20 @@ impl Sharding {
         let request = self.request(self.own_slot(timed_out), coordination, decision, tx, own);
         self.groups[usize::from(own)].deliver(node, request, ctx, &mut self.shards);
         self.after(node, ctx);
+    }
+
+    /// A client asks the replica at `node` how `tx` ended: the replica answers once it is done
+    /// with it (nothing left to acknowledge) and its shard settled it.
+    pub(super) fn on_query(&mut self, node: NodeId, from: NodeId, tx: TxId, ctx: &mut Context<'_, Self>) {
+        let Some(Role::Replica(own)) = self.roles[node as usize] else { return };
+        let record = &self.shards.txs[tx as usize];
+        let asker = self.client_nodes.get(record.client as usize) == Some(&from);
+        if !asker || record.shards[0] != own || self.drives[node as usize].drives.contains_key(&tx) {
+            return;
+        }
+        if let Some(committed) = self.shards.ledgers[usize::from(own)].settled(tx) {
+            ctx.send(from, ShardMsg::Outcome { tx, committed });
+        }
     }
 
     /// The replica tells the client of `tx` how it ended.

@@ -459,6 +459,13 @@ impl Ledger {
         change
     }
 
+    /// How this shard, as the transaction's first, settled it: the decision it applied (two-phase
+    /// commit) or whether it debited the payer (relay); `None` while it has not.
+    pub fn settled(&self, id: TxId) -> Option<bool> {
+        let part = self.parts.get(&id)?;
+        part.decided.or(part.debited)
+    }
+
     /// The result executing `op` on `tx` gave, for a caller that asks again; `None` if this shard
     /// never executed it.
     pub fn recall(&self, op: Op, id: TxId, tx: &Tx) -> Option<u64> {

@@ -57,7 +57,7 @@ use txs::{Op, Tx, TxId};
 /// Bytes of a request that carries a decision, a vote or a transaction id rather than the
 /// transaction (id, outcome, and the reference to the votes or decision it follows from).
 const CONTROL_BYTES: u64 = 48;
-/// Bytes of an `Outcome` message: header, transaction id, outcome, signature.
+/// Bytes of an `Outcome` or `Query` message: header, transaction id, outcome, signature.
 const OUTCOME_BYTES: u64 = 48 + 64;
 /// Width of the buckets of the time series.
 const SERIES_BUCKET: SimDuration = SimDuration::from_millis(100);
@@ -75,13 +75,18 @@ pub enum ShardMsg {
         /// Whether it committed.
         committed: bool,
     },
+    /// A client that heard no outcome in time asks the replicas of the shard it waits on.
+    Query {
+        /// The transaction.
+        tx: TxId,
+    },
 }
 
 impl Message for ShardMsg {
     fn wire_bytes(&self) -> u64 {
         match self {
             ShardMsg::Pbft(_, wire) => wire.bytes,
-            ShardMsg::Outcome { .. } => OUTCOME_BYTES,
+            ShardMsg::Outcome { .. } | ShardMsg::Query { .. } => OUTCOME_BYTES,
         }
     }
 }
@@ -100,6 +105,11 @@ pub enum ShardTimer {
     },
     /// A coordinator gives up waiting for votes on `tx`.
     VoteTimeout {
+        /// The transaction.
+        tx: TxId,
+    },
+    /// A client has waited a client timeout for the outcome of `tx`: it asks again.
+    AskOutcome {
         /// The transaction.
         tx: TxId,
     },
@@ -427,6 +437,7 @@ impl Protocol for Sharding {
                 }
             },
             ShardMsg::Outcome { tx, committed } => self.on_outcome(node, from, tx, committed, ctx),
+            ShardMsg::Query { tx } => self.on_query(node, from, tx, ctx),
         }
     }
 
@@ -442,6 +453,11 @@ impl Protocol for Sharding {
                 Some(Role::Replica(s)) => self.committee_vote_timeout(node, s, tx, ctx),
                 None => {}
             },
+            ShardTimer::AskOutcome { tx } => {
+                if let Some(Role::Client(c)) = self.roles[node as usize] {
+                    self.ask_outcome(c, tx, ctx);
+                }
+            }
             ShardTimer::Arrival => {
                 if let Some(Role::Client(c)) = self.roles[node as usize] {
                     self.on_arrival(c, ctx);
