@@ -145,7 +145,34 @@ fn series_label(spec: &PlotSpec, value: &Option<String>) -> String {
     }
 }
 
-fn line_chart(spec: &PlotSpec, summary: &Table) -> Result<Chart, String> {
+/// Axis labels: the protocol's words for its metrics and series, and a swept key's last part.
+pub(crate) struct Labels(Option<&'static dyn models::registry::ProtocolEntry>);
+
+impl Labels {
+    /// The labels of the protocol the manifest's experiment names.
+    fn of(manifest: &Value) -> Self {
+        let name = manifest["config"]["protocol"].as_object().and_then(|p| p.keys().next().cloned());
+        Labels(name.and_then(|name| models::registry::lookup(&name)))
+    }
+
+    /// No protocol's labels: column names in words.
+    #[cfg(test)]
+    pub(crate) fn none() -> Self {
+        Labels(None)
+    }
+
+    /// The label of metric or series `name`.
+    pub(crate) fn metric(&self, name: &str) -> String {
+        self.0.and_then(|protocol| protocol.label(name)).map_or_else(|| name.replace('_', " "), str::to_string)
+    }
+
+    /// The label of swept key `key`: `protocol.cross_shard_ratio` is "cross shard ratio".
+    fn key(key: &str) -> String {
+        key.rsplit('.').next().unwrap_or(key).replace('_', " ")
+    }
+}
+
+fn line_chart(spec: &PlotSpec, summary: &Table, labels: &Labels) -> Result<Chart, String> {
     let x_key = spec.x.as_deref().ok_or("a Line plot needs x")?;
     let x_col = summary.column(x_key).ok_or_else(|| format!("summary.csv has no column `{x_key}`"))?;
     let mean =
@@ -192,8 +219,8 @@ fn line_chart(spec: &PlotSpec, summary: &Table) -> Result<Chart, String> {
     }
     Ok(Chart {
         title: spec.title(),
-        x_label: x_key.to_string(),
-        y_label: format!("{} (mean, 95 % CI)", spec.y),
+        x_label: Labels::key(x_key),
+        y_label: format!("{}; mean, 95 % CI", labels.metric(&spec.y)),
         log_x: spec.log_x && numeric,
         log_y: spec.log_y,
         x_categories: (!numeric).then_some(categories),
@@ -203,7 +230,7 @@ fn line_chart(spec: &PlotSpec, summary: &Table) -> Result<Chart, String> {
     })
 }
 
-fn cdf_chart(spec: &PlotSpec, runs: &Table) -> Result<Chart, String> {
+fn cdf_chart(spec: &PlotSpec, runs: &Table, labels: &Labels) -> Result<Chart, String> {
     let col = runs.column(&spec.y).ok_or_else(|| format!("runs.csv has no metric `{}`", spec.y))?;
     let series = runs
         .groups(spec.series.as_deref())
@@ -215,7 +242,7 @@ fn cdf_chart(spec: &PlotSpec, runs: &Table) -> Result<Chart, String> {
         .collect();
     Ok(Chart {
         title: spec.title(),
-        x_label: spec.y.clone(),
+        x_label: labels.metric(&spec.y),
         y_label: "fraction of runs".to_string(),
         log_x: spec.log_x,
         log_y: false,
@@ -281,6 +308,7 @@ pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteErr
     let specs: Vec<PlotSpec> =
         serde_json::from_value(manifest.get("plots").cloned().unwrap_or(Value::Array(vec![])))
             .map_err(|e| WriteError { path: dir.path().join("manifest.json"), message: format!("plots: {e}") })?;
+    let labels = Labels::of(&manifest);
     let summary = Table::read(dir, "summary.csv")?;
     let runs = Table::read(dir, "runs.csv")?;
     let plots_dir = dir.path().join("plots");
@@ -289,12 +317,12 @@ pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteErr
     for spec in &specs {
         let stem = spec.file_stem();
         let chart = match spec.kind {
-            PlotKind::Line => line_chart(spec, &summary),
-            PlotKind::Cdf => cdf_chart(spec, &runs),
+            PlotKind::Line => line_chart(spec, &summary, &labels),
+            PlotKind::Cdf => cdf_chart(spec, &runs, &labels),
             PlotKind::Propagation => propagation_chart(spec, &runs, dir),
             PlotKind::TimeSeries => Table::read(dir, "series.csv")
                 .map_err(|e| e.to_string())
-                .and_then(|series| crate::time_chart::time_series_chart(spec, spec.title(), &runs, &series)),
+                .and_then(|series| crate::time_chart::time_series_chart(spec, (spec.title(), &labels), &runs, &series)),
         };
         let chart = match chart {
             Ok(chart) => chart,

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use plots::{Chart, Datum, Series};
 
-use crate::figures::PlotSpec;
+use crate::figures::{Labels, PlotSpec};
 use crate::summary::summarize;
 use crate::table::Table;
 
@@ -16,7 +16,12 @@ use crate::table::Table;
 /// and the values of the runs in plan order.
 type Line<'r> = (String, BTreeSet<(&'r str, &'r str)>, BTreeMap<u64, (f64, Vec<f64>)>);
 
-pub(crate) fn time_series_chart(spec: &PlotSpec, title: String, runs: &Table, series: &Table) -> Result<Chart, String> {
+pub(crate) fn time_series_chart(
+    spec: &PlotSpec,
+    (title, labels): (String, &Labels),
+    runs: &Table,
+    series: &Table,
+) -> Result<Chart, String> {
     let column = |table: &Table, file: &str, name: &str| {
         table.column(name).ok_or_else(|| format!("{file} has no column `{name}`"))
     };
@@ -80,7 +85,7 @@ pub(crate) fn time_series_chart(spec: &PlotSpec, title: String, runs: &Table, se
     Ok(Chart {
         title,
         x_label: "simulated time (s)".to_string(),
-        y_label: format!("{} (mean over replicates, 95 % CI)", spec.y),
+        y_label: format!("{}; mean over replicates, 95 % CI", labels.metric(&spec.y)),
         log_x: false,
         log_y: spec.log_y,
         x_categories: None,
@@ -112,8 +117,13 @@ mod tests {
             &["point", "replicate", "series", "group", "t", "value"],
             &rows.iter().map(|r| r.as_slice()).collect::<Vec<_>>(),
         );
-        let chart =
-            time_series_chart(&PlotSpec::new(PlotKind::TimeSeries, "forks"), "t".into(), &runs, &series).unwrap();
+        let chart = time_series_chart(
+            &PlotSpec::new(PlotKind::TimeSeries, "forks"),
+            ("t".into(), &Labels::none()),
+            &runs,
+            &series,
+        )
+        .unwrap();
         let points: Vec<(f64, f64)> = chart.series[0].data.iter().map(|d| (d.x, d.y)).collect();
         assert_eq!(points, [(0.0, 2.0), (600.0, 4.0)], "the bucket only replicate 0 reached is left out");
     }

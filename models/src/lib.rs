@@ -95,3 +95,8 @@ pub(crate) fn percentile(sorted: &[SimDuration], p: f64) -> Option<f64> {
 pub(crate) fn per(numerator: u64, denominator: u64) -> MetricValue {
     if denominator == 0 { MetricValue::Missing } else { MetricValue::real(numerator as f64 / denominator as f64) }
 }
+
+/// The label of `name` in a protocol's table of (metric or series, label) pairs.
+pub(crate) fn label_in(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, label)| *label)
+}

@@ -167,3 +167,17 @@ impl Model for Bitcoin {
         Report { metrics, series: self.series(&on_chain, stats.end_time), detail }
     }
 }
+
+/// Axis labels of the metrics and time series.
+pub const LABELS: [(&str, &str); 10] = [
+    ("block_t50_ms", "time for half the nodes to hold a block (ms, median over blocks)"),
+    ("block_t90_ms", "time for 90 % of the nodes to hold a block (ms, median over blocks)"),
+    ("block_t100_ms", "time for every node to hold a block (ms, median over blocks)"),
+    ("stale_rate", "share of mined blocks not on the main chain"),
+    ("bytes_per_block_per_node", "bytes sent per block and node"),
+    ("cmpct_reconstruct_rate", "share of compact blocks rebuilt from the mempool alone"),
+    ("extra_round_trips", "extra round trips per block received"),
+    ("events", "events simulated"),
+    ("chain_height", "height of the tallest chain (blocks)"),
+    ("forks", "blocks mined off the final main chain"),
+];

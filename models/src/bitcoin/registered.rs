@@ -13,6 +13,10 @@ impl Registered for Bitcoin {
         config.validate(setting.network.nodes).map_err(|e| e.within("protocol"))
     }
 
+    fn label(name: &str) -> Option<&'static str> {
+        crate::label_in(&super::metrics::LABELS, name)
+    }
+
     fn metric_names(_: &BitcoinConfig) -> Vec<String> {
         METRICS.iter().map(|m| m.to_string()).collect()
     }

@@ -70,3 +70,13 @@ impl Model for Flood {
         Report { metrics, series: Vec::new(), detail }
     }
 }
+
+/// Axis labels of the metrics and time series.
+pub const LABELS: [(&str, &str); 6] = [
+    ("reach_p50_ms", "time for half the nodes to hold an item (ms, median over items)"),
+    ("reach_p90_ms", "time for 90 % of the nodes to hold an item (ms, median over items)"),
+    ("reach_p100_ms", "time for every node to hold an item (ms, median over items)"),
+    ("bytes_sent", "bytes sent by all nodes"),
+    ("messages_sent", "messages sent by all nodes"),
+    ("events", "events simulated"),
+];

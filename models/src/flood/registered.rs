@@ -17,6 +17,10 @@ impl Registered for Flood {
         Ok(())
     }
 
+    fn label(name: &str) -> Option<&'static str> {
+        crate::label_in(&super::metrics::LABELS, name)
+    }
+
     fn metric_names(_: &FloodConfig) -> Vec<String> {
         METRICS.iter().map(|m| m.to_string()).collect()
     }

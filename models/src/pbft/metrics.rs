@@ -124,6 +124,20 @@ impl Model for Pbft {
     }
 }
 
+/// Axis labels of the metrics and time series.
+pub const LABELS: [(&str, &str); 10] = [
+    ("throughput_rps", "throughput (requests/s)"),
+    ("latency_p50_ms", "median client latency (ms)"),
+    ("latency_p99_ms", "99th-percentile client latency (ms)"),
+    ("replica_msgs_per_request", "replica-to-replica messages per request"),
+    ("bytes_per_request", "bytes sent per request"),
+    ("view_changes", "view changes"),
+    ("safety_violations", "safety violations"),
+    ("recovery_ms", "recovery after the primary failed (ms)"),
+    ("cache_hit_rate", "state cache hit rate"),
+    ("events", "events simulated"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,10 @@ impl Registered for Pbft {
         Ok(())
     }
 
+    fn label(name: &str) -> Option<&'static str> {
+        crate::label_in(&super::metrics::LABELS, name)
+    }
+
     fn metric_names(_: &PbftConfig) -> Vec<String> {
         METRICS.iter().map(|m| m.to_string()).collect()
     }

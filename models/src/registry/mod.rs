@@ -63,6 +63,12 @@ pub trait Registered: Model + Sized + 'static {
     /// axis order.
     fn default_plots(config: &Self::Config, swept: &[&str]) -> Vec<PlotSpec>;
 
+    /// The axis label of metric or time series `name`, in words with its unit ("median
+    /// cross-shard latency (ms)"); `None` leaves the column name.
+    fn label(_name: &str) -> Option<&'static str> {
+        None
+    }
+
     /// The time series its runs record (`Report::series` names), for `TimeSeries` plots.
     fn series_names(_config: &Self::Config) -> Vec<String> {
         Vec::new()
@@ -91,6 +97,9 @@ pub trait ProtocolEntry: Sync {
     /// The Rust type implementing the protocol, to tell a repeated registration from a clash.
     fn type_name(&self) -> &'static str;
 
+    /// The axis label of its metric or time series `name` ([`Registered::label`]).
+    fn label(&self, name: &str) -> Option<&'static str>;
+
     /// Reads the section's content (what follows the name) from `input`.
     fn parse<'de>(
         &self,
@@ -113,6 +122,10 @@ impl<M: Registered> ProtocolEntry for Entry<M> {
 
     fn type_name(&self) -> &'static str {
         std::any::type_name::<M>()
+    }
+
+    fn label(&self, name: &str) -> Option<&'static str> {
+        M::label(name)
     }
 
     fn parse<'de>(

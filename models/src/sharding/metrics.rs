@@ -168,3 +168,28 @@ impl Model for Sharding {
         Report { metrics: metrics.into_iter().map(|(n, v)| (n.to_string(), v)).collect(), series, detail }
     }
 }
+
+/// Axis labels of the metrics and time series.
+pub const LABELS: [(&str, &str); 21] = [
+    ("throughput_tps", "throughput (committed transfers/s)"),
+    ("cross_shard_fraction", "share of transfers that cross shards"),
+    ("intra_latency_p50_ms", "median intra-shard latency (ms)"),
+    ("cross_latency_p50_ms", "median cross-shard latency (ms)"),
+    ("latency_p99_ms", "99th-percentile latency (ms)"),
+    ("abort_rate", "share of finished transfers aborted"),
+    ("lock_hold_p50_ms", "median lock hold time (ms)"),
+    ("ops_per_tx", "consensus operations per transfer"),
+    ("msgs_per_tx", "messages per transfer"),
+    ("bytes_per_tx", "bytes sent per transfer"),
+    ("shard_load_imbalance", "busiest shard's operations / mean"),
+    ("atomicity_violations", "atomicity violations"),
+    ("conservation_violations", "conservation violations"),
+    ("double_spends", "double spends"),
+    ("locks_held_at_end", "locks held at the end"),
+    ("value_in_flight", "value in flight at the end"),
+    ("unfinished", "transfers unfinished at the end"),
+    ("safety_violations", "PBFT safety violations"),
+    ("events", "events simulated"),
+    ("committed_tps", "committed transfers per second"),
+    ("queue_length", "requests waiting at the primary"),
+];

@@ -72,6 +72,10 @@ impl Registered for Sharding {
         Ok(())
     }
 
+    fn label(name: &str) -> Option<&'static str> {
+        crate::label_in(&super::metrics::LABELS, name)
+    }
+
     fn metric_names(_: &ShardingConfig) -> Vec<String> {
         METRICS.iter().map(|m| m.to_string()).collect()
     }
