@@ -420,7 +420,8 @@ impl Ledger {
     /// `waiter` tries again (it waits again if the locks are still held by younger transactions);
     /// once answered it is recorded under `released_by`, the transaction whose decision released
     /// the locks.
-    pub fn retry(&mut self, waiter: Waiter, released_by: TxId, a: Apply<'_>) {
+    /// Returns whether this committed the transfer's part here (an intra-shard transfer).
+    pub fn retry(&mut self, waiter: Waiter, released_by: TxId, a: Apply<'_>) -> bool {
         let executed = match waiter.op {
             Op::Intra => self.intra(true, a),
             Op::Begin => self.begin(true, a),
@@ -429,6 +430,7 @@ impl Ledger {
         if executed.result.is_some() {
             self.parts.entry(released_by).or_default().resumed.push(waiter);
         }
+        executed.committed_here
     }
 
     /// The waiting requests answered when `tx`'s decision here released its locks (or when `tx`

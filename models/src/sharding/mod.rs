@@ -174,18 +174,20 @@ struct Shards {
     committed: Vec<TimeSeries>,
 }
 
+/// A shard's view of `tx`, carried by `request`, at `now`: the state outside the shard's ledger.
+fn view<'a>(
+    (txs, bank, accounts): (&'a mut [Tx], &'a mut Bank, &'a Accounts),
+    warmup: SimTime,
+    (tx, request): (TxId, pbft::RequestId),
+    now: SimTime,
+) -> Apply<'a> {
+    Apply { tx: &mut txs[tx as usize], id: tx, bank, now, measured: now >= warmup, accounts, request }
+}
+
 impl Shards {
     /// `op` for `tx`, carried by `request`, at shard `shard`.
     fn apply(&mut self, shard: ShardId, op: Op, tx: TxId, request: pbft::RequestId, now: SimTime) -> Executed {
-        let apply = Apply {
-            tx: &mut self.txs[tx as usize],
-            id: tx,
-            bank: &mut self.bank,
-            now,
-            measured: now >= self.warmup,
-            accounts: &self.accounts,
-            request,
-        };
+        let apply = view((&mut self.txs, &mut self.bank, &self.accounts), self.warmup, (tx, request), now);
         self.ledgers[usize::from(shard)].execute(op, apply)
     }
 }
@@ -204,22 +206,15 @@ impl Application for Shards {
             // answered now are answered by every replica as it executes this operation.
             let ledger = &mut self.ledgers[usize::from(group)];
             for waiter in ledger.waiters_to_retry() {
-                let apply = Apply {
-                    tx: &mut self.txs[waiter.tx as usize],
-                    id: waiter.tx,
-                    bank: &mut self.bank,
-                    now,
-                    measured: now >= self.warmup,
-                    accounts: &self.accounts,
-                    request: waiter.request,
-                };
-                ledger.retry(waiter, tx, apply);
-            }
-            for waiter in self.ledgers[usize::from(group)].resumed(tx).to_vec() {
-                let executed = self.apply(group, waiter.op, waiter.tx, waiter.request, now);
-                if executed.committed_here {
+                let state = (&mut self.txs[..], &mut self.bank, &self.accounts);
+                let apply = view(state, self.warmup, (waiter.tx, waiter.request), now);
+                if ledger.retry(waiter, tx, apply) {
                     self.committed[usize::from(group)].add(now, 1.0);
                 }
+            }
+            for waiter in self.ledgers[usize::from(group)].resumed(tx).to_vec() {
+                // Answered from the record: the retry above applied it.
+                let executed = self.apply(group, waiter.op, waiter.tx, waiter.request, now);
                 self.done.push(Done {
                     shard: group,
                     op: waiter.op,
