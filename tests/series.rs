@@ -42,7 +42,8 @@ fn pbft_throughput_drops_to_zero_at_the_primary_crash_and_recovers() {
     assert!(at(3.0, 3.6).any(|v| v == 0.0), "nothing served while the view changes: {throughput:?}");
     assert!(at(6.0, 12.0).all(|v| v > 100.0), "served again in the new view: {throughput:?}");
 
-    let svg = std::fs::read_to_string(one.join("plots/throughput_rps-over-time.svg")).unwrap();
+    let svg =
+        std::fs::read_to_string(one.join("plots/throughput_rps-over-time-at-view_change_timeout-500ms.svg")).unwrap();
     for text in
         ["Throughput around the fault at 3 s", "simulated time (s)", "label=primary crash", "label=f crashed backups"]
     {

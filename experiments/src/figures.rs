@@ -20,14 +20,24 @@ trait Derived {
 }
 
 impl Derived for PlotSpec {
-    /// The file stem under `plots/`.
+    /// The file stem under `plots/`: named after the axes and the keys held fixed.
     fn file_stem(&self) -> String {
         let short = |key: &str| key.rsplit('.').next().unwrap_or(key).to_string();
-        self.name.clone().unwrap_or_else(|| match (self.kind, &self.x) {
-            (PlotKind::Line, Some(x)) => format!("{}-vs-{}", self.y, short(x)),
-            (PlotKind::Propagation, _) => "propagation".to_string(),
-            (PlotKind::TimeSeries, _) => format!("{}-over-time", self.y),
-            _ => format!("{}-cdf", self.y),
+        self.name.clone().unwrap_or_else(|| {
+            let mut stem = match (self.kind, &self.x) {
+                (PlotKind::Line, Some(x)) => format!("{}-vs-{}", self.y, short(x)),
+                (PlotKind::Propagation, _) => "propagation".to_string(),
+                (PlotKind::TimeSeries, _) => format!("{}-over-time", self.y),
+                _ => format!("{}-cdf", self.y),
+            };
+            for (key, value) in &self.at {
+                let value: String = value
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+                    .collect();
+                stem.push_str(&format!("-at-{}-{value}", short(key)));
+            }
+            stem
         })
     }
 
@@ -88,8 +98,19 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
                 return Err(format!("{here}.{field}: `{key}` is not a swept key; {known}"));
             }
         }
-        if plot.kind == PlotKind::Line && plot.x.is_none() {
-            return Err(format!("{here}.x: a Line plot needs a swept key on the x axis"));
+        match plot.kind {
+            PlotKind::Line if plot.x.is_none() => {
+                return Err(format!("{here}.x: a Line plot needs a swept key on the x axis"));
+            }
+            PlotKind::Line => check_unpooled(experiment, plot).map_err(|e| format!("{here}.{e}"))?,
+            PlotKind::TimeSeries => {}
+            _ => check_at(experiment, plot).map_err(|e| format!("{here}.{e}"))?,
+        }
+        if let Some(other) = experiment.plots[..i].iter().position(|p| p.file_stem() == plot.file_stem()) {
+            return Err(format!(
+                "{here}.name: draws to the same file as plots[{other}] (`{}`); give one of them a name",
+                plot.file_stem()
+            ));
         }
     }
     Ok(())
@@ -106,6 +127,31 @@ fn check_time_series(experiment: &Experiment, plot: &PlotSpec) -> Result<(), Str
         let known = if names.is_empty() { "none".to_string() } else { names.join(", ") };
         return Err(format!("y: `{}` is not a time series of this protocol; series: {known}", plot.y));
     }
+    check_unpooled(experiment, plot)
+}
+
+/// Every `at` names a swept key and one of its values, and every swept key is on an axis
+/// (`x`, `series`) or fixed by `at`: a line never pools points of different settings.
+fn check_unpooled(experiment: &Experiment, plot: &PlotSpec) -> Result<(), String> {
+    check_at(experiment, plot)?;
+    let zipped = |key: &str| experiment.zip.iter().any(|axis| axis.key == key);
+    let on_axis = |key: &str| {
+        plot.x.as_deref() == Some(key) || plot.series.as_deref() == Some(key) || plot.at.iter().any(|(k, _)| k == key)
+    };
+    // A zipped key moves with the others of its group: one of them chosen fixes it.
+    let chosen = |key: &str| on_axis(key) || (zipped(key) && experiment.zip.iter().any(|axis| on_axis(&axis.key)));
+    let axes = experiment.sweep.iter().chain(&experiment.zip);
+    match axes.into_iter().find(|axis| !chosen(&axis.key)) {
+        Some(axis) => Err(format!(
+            "at: the lines would pool the runs of every value of the swept key `{0}`; make it the series or fix it with at: [(\"{0}\", \"...\")]",
+            axis.key
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Every `at` names a swept key and one of the values it takes.
+fn check_at(experiment: &Experiment, plot: &PlotSpec) -> Result<(), String> {
     let axes: Vec<&crate::sweep::Axis> = experiment.sweep.iter().chain(&experiment.zip).collect();
     for (key, value) in &plot.at {
         let Some(axis) = axes.iter().find(|axis| axis.key == *key) else {
@@ -116,22 +162,7 @@ fn check_time_series(experiment: &Experiment, plot: &PlotSpec) -> Result<(), Str
             return Err(format!("at: `{key}` takes the values {}, not `{value}`", values.join(", ")));
         }
     }
-    let zipped = |key: &str| experiment.zip.iter().any(|axis| axis.key == key);
-    let chosen = |key: &str| {
-        plot.series.as_deref() == Some(key)
-            || plot.at.iter().any(|(k, _)| k == key)
-            // A zipped key moves with the others of its group: one of them chosen fixes it.
-            || (zipped(key) && experiment.zip.iter().any(|axis| {
-                plot.series.as_deref() == Some(axis.key.as_str()) || plot.at.iter().any(|(k, _)| *k == axis.key)
-            }))
-    };
-    match axes.iter().find(|axis| !chosen(&axis.key)) {
-        Some(axis) => Err(format!(
-            "at: the lines would pool the runs of every value of the swept key `{0}`; make it the series or fix it with at: [(\"{0}\", \"...\")]",
-            axis.key
-        )),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn number(cell: Option<&String>) -> Option<f64> {
@@ -166,9 +197,12 @@ impl Labels {
         self.0.and_then(|protocol| protocol.label(name)).map_or_else(|| name.replace('_', " "), str::to_string)
     }
 
-    /// The label of swept key `key`: `protocol.cross_shard_ratio` is "cross shard ratio".
-    fn key(key: &str) -> String {
-        key.rsplit('.').next().unwrap_or(key).replace('_', " ")
+    /// The label of swept key `key`: the protocol's words for it if it has them (looked up by
+    /// the full key), else its last part (`protocol.cross_shard_ratio` is "cross shard ratio").
+    fn key(&self, key: &str) -> String {
+        self.0
+            .and_then(|protocol| protocol.label(key))
+            .map_or_else(|| key.rsplit('.').next().unwrap_or(key).replace('_', " "), str::to_string)
     }
 }
 
@@ -179,7 +213,9 @@ fn line_chart(spec: &PlotSpec, summary: &Table, labels: &Labels) -> Result<Chart
         summary.column(&format!("{}_mean", spec.y)).ok_or_else(|| format!("summary.csv has no metric `{}`", spec.y))?;
     let (low, high) =
         (summary.column(&format!("{}_ci95_low", spec.y)), summary.column(&format!("{}_ci95_high", spec.y)));
-    let numeric = summary.rows.iter().all(|r| r[x_col].parse::<f64>().is_ok());
+    let cells: Vec<&str> = summary.rows.iter().map(|r| r[x_col].as_str()).collect();
+    let quantity = Quantity::of(&cells);
+    let numeric = quantity.is_some() || cells.iter().all(|c| c.parse::<f64>().is_ok());
     let mut categories: Vec<String> = Vec::new();
     if !numeric {
         for row in &summary.rows {
@@ -195,7 +231,9 @@ fn line_chart(spec: &PlotSpec, summary: &Table, labels: &Labels) -> Result<Chart
             let mut data: Vec<Datum> = rows
                 .iter()
                 .filter_map(|row| {
-                    let x = if numeric {
+                    let x = if let Some(quantity) = &quantity {
+                        quantity.value(&row[x_col])?
+                    } else if numeric {
                         row[x_col].parse().ok()?
                     } else {
                         categories.iter().position(|c| *c == row[x_col])? as f64
@@ -219,7 +257,10 @@ fn line_chart(spec: &PlotSpec, summary: &Table, labels: &Labels) -> Result<Chart
     }
     Ok(Chart {
         title: spec.title(),
-        x_label: Labels::key(x_key),
+        x_label: match &quantity {
+            Some(quantity) => format!("{} ({})", labels.key(x_key), quantity.unit),
+            None => labels.key(x_key),
+        },
         y_label: format!("{}; mean, 95 % CI", labels.metric(&spec.y)),
         log_x: spec.log_x && numeric,
         log_y: spec.log_y,
@@ -228,6 +269,42 @@ fn line_chart(spec: &PlotSpec, summary: &Table, labels: &Labels) -> Result<Chart
         reference: spec.reference.as_ref().map(|r| Reference { label: r.label.clone(), y: r.y }),
         bands: false,
     })
+}
+
+/// Reads a value with a unit into its base unit.
+type Parse = fn(&str) -> Result<u64, String>;
+
+/// Swept values written with a unit (durations such as "12s", sizes such as "1MB"), drawn as
+/// numbers in the largest unit that the biggest of them reaches.
+struct Quantity {
+    parse: Parse,
+    unit: &'static str,
+    scale: f64,
+}
+
+impl Quantity {
+    const DURATIONS: [(&'static str, f64); 7] =
+        [("d", 86_400e9), ("h", 3_600e9), ("min", 60e9), ("s", 1e9), ("ms", 1e6), ("us", 1e3), ("ns", 1.0)];
+    const SIZES: [(&'static str, f64); 4] = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("bytes", 1.0)];
+
+    /// The quantity every cell is, if they all are one and not all plain numbers.
+    fn of(cells: &[&str]) -> Option<Quantity> {
+        if cells.is_empty() || cells.iter().all(|c| c.parse::<f64>().is_ok()) {
+            return None;
+        }
+        let kinds: [(Parse, &[(&'static str, f64)]); 2] =
+            [(simulator::units::parse_duration, &Self::DURATIONS), (simulator::units::parse_size, &Self::SIZES)];
+        kinds.into_iter().find_map(|(parse, units)| {
+            let values: Vec<u64> = cells.iter().map(|c| parse(c).ok()).collect::<Option<_>>()?;
+            let largest = values.into_iter().max().unwrap_or(0) as f64;
+            let &(unit, scale) = units.iter().find(|(_, scale)| largest >= *scale).unwrap_or(&units[units.len() - 1]);
+            Some(Quantity { parse, unit, scale })
+        })
+    }
+
+    fn value(&self, cell: &str) -> Option<f64> {
+        (self.parse)(cell).ok().map(|v| v as f64 / self.scale)
+    }
 }
 
 fn cdf_chart(spec: &PlotSpec, runs: &Table, labels: &Labels) -> Result<Chart, String> {
@@ -317,8 +394,8 @@ pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteErr
     for spec in &specs {
         let stem = spec.file_stem();
         let chart = match spec.kind {
-            PlotKind::Line => line_chart(spec, &summary, &labels),
-            PlotKind::Cdf => cdf_chart(spec, &runs, &labels),
+            PlotKind::Line => line_chart(spec, &summary.at(&spec.at), &labels),
+            PlotKind::Cdf => cdf_chart(spec, &runs.at(&spec.at), &labels),
             PlotKind::Propagation => propagation_chart(spec, &runs, dir),
             PlotKind::TimeSeries => Table::read(dir, "series.csv")
                 .map_err(|e| e.to_string())
@@ -368,5 +445,34 @@ mod tests {
         assert!(err.contains("plots[0].x: `nodez`") && err.contains("sweeps nothing"), "{err}");
         let err = validate(&experiment(r#"sweep: [("network.nodes", [10, 20])],"#)).unwrap_err();
         assert!(err.ends_with("swept keys: network.nodes"), "{err}");
+    }
+
+    #[test]
+    fn a_line_plot_never_pools_a_swept_key_and_plots_never_share_a_file() {
+        let experiment = |plots: &str| {
+            let text = format!(
+                r#"(name: "t", network: (nodes: 10, topology: RandomRegular(degree: 4)), protocol: Flood(items: 2),
+                    sweep: [("network.nodes", [10, 20]), ("protocol.items", [2, 3])], plots: [{plots}])"#
+            );
+            crate::load::parse(&text, std::path::Path::new("t.ron")).unwrap()
+        };
+        let err = validate(&experiment(r#"(x: "network.nodes", y: "reach_p50_ms")"#)).unwrap_err();
+        assert!(err.starts_with("plots[0].at: the lines would pool") && err.contains("`protocol.items`"), "{err}");
+        let fixed = r#"(x: "network.nodes", y: "reach_p50_ms", at: [("protocol.items", "3")])"#;
+        assert_eq!(validate(&experiment(fixed)), Ok(()));
+        let err = validate(&experiment(&format!("{fixed}, {fixed}"))).unwrap_err();
+        assert!(err.starts_with("plots[1].name: draws to the same file as plots[0]"), "{err}");
+        let err = validate(&experiment(r#"(x: "network.nodes", y: "reach_p50_ms", at: [("protocol.items", "4")])"#))
+            .unwrap_err();
+        assert!(err.contains("takes the values 2, 3, not `4`"), "{err}");
+    }
+
+    #[test]
+    fn durations_and_sizes_are_numbers_on_an_axis() {
+        let days = Quantity::of(&["0s", "12h", "3d"]).unwrap();
+        assert_eq!((days.unit, days.value("12h")), ("d", Some(0.5)));
+        let sizes = Quantity::of(&["500KB", "2MB"]).unwrap();
+        assert_eq!((sizes.unit, sizes.value("500KB")), ("MB", Some(0.5)));
+        assert!(Quantity::of(&["1", "2"]).is_none() && Quantity::of(&["Fifo", "1s"]).is_none());
     }
 }

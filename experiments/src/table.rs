@@ -26,6 +26,19 @@ impl Table {
         self.header.iter().position(|h| h == name)
     }
 
+    /// The rows where each column named in `at` holds the value given with it.
+    pub(crate) fn at(&self, at: &[(String, String)]) -> Table {
+        let fixed: Vec<(Option<usize>, &str)> =
+            at.iter().map(|(key, value)| (self.column(key), value.as_str())).collect();
+        let rows = self
+            .rows
+            .iter()
+            .filter(|row| fixed.iter().all(|&(col, value)| col.is_some_and(|c| row[c] == value)))
+            .cloned()
+            .collect();
+        Table { header: self.header.clone(), rows }
+    }
+
     /// Rows grouped by the value of column `by` (in order of first appearance), or all rows.
     pub(crate) fn groups(&self, by: Option<&str>) -> Vec<(Option<String>, Vec<&Vec<String>>)> {
         let Some(col) = by.and_then(|b| self.column(b)) else {

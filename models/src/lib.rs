@@ -5,9 +5,11 @@
 #![warn(missing_docs)]
 
 pub mod bitcoin;
+pub mod chain;
 pub mod flood;
 pub mod pbft;
 pub mod registry;
+pub mod rollup;
 pub mod sharding;
 
 use registry::{Entry, ProtocolEntry};
@@ -18,6 +20,7 @@ pub const PROTOCOLS: &[&dyn ProtocolEntry] = &[
     &Entry::<bitcoin::Bitcoin>::NEW,
     &Entry::<pbft::Pbft>::NEW,
     &Entry::<sharding::Sharding>::NEW,
+    &Entry::<rollup::Rollup>::NEW,
 ];
 
 use simulator::config::ConfigError;

@@ -206,7 +206,12 @@ fn tick(v: f64, log: bool) -> String {
         v
     };
     if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-2) {
-        format!("{v:.1e}")
+        // Three significant digits, so that neighbouring ticks (1e6, 1.05e6) read differently.
+        let text = format!("{v:.2e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa =
+            if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+        format!("{mantissa}e{exponent}")
     } else {
         format!("{}", (v * 1000.0).round() / 1000.0)
     }
@@ -326,6 +331,15 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_and_small_ticks_keep_three_significant_digits() {
+        assert_eq!(tick(1_050_000.0, false), "1.05e6");
+        assert_eq!(tick(1_000_000.0, false), "1e6");
+        assert_eq!(tick(1_100_000.0, false), "1.1e6");
+        assert_eq!(tick(0.0025, false), "2.5e-3");
+        assert_eq!(tick(950_000.0, false), "950000");
+    }
 
     fn sample() -> Chart {
         let series = |label: &str, k: f64| Series {

@@ -1,4 +1,4 @@
-//! Human units in config files: durations ("10ms", "1.5s"), bandwidths ("25Mbps"), sizes ("1MB",
+//! Human units in config files: durations ("10ms", "1.5s", "7d"), bandwidths ("25Mbps"), sizes ("1MB",
 //! "1MiB") and throughputs ("200MB/s").
 //!
 //! Conventions: bandwidth prefixes are decimal (1 Mbps = 10^6 bits/s); sizes with `KB`, `MB`, `GB`
@@ -19,6 +19,7 @@ const DURATION_UNITS: &[(&str, u128)] = &[
     ("s", 1_000_000_000),
     ("min", 60_000_000_000),
     ("h", 3_600_000_000_000),
+    ("d", 86_400_000_000_000),
 ];
 const BANDWIDTH_UNITS: &[(&str, u128)] = &[
     ("bps", 1),
@@ -301,6 +302,8 @@ mod tests {
     #[test]
     fn parses_exact_decimals() {
         assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("3.5d"), Ok(302_400_000_000_000));
+        assert_eq!(format_duration(7 * 86_400_000_000_000), "7d");
         assert_eq!(parse_duration("10ms"), Ok(10_000_000));
         assert_eq!(parse_duration("250us"), Ok(250_000));
         assert_eq!(parse_duration("0.000000001s"), Ok(1));

@@ -63,8 +63,9 @@ pub trait Registered: Model + Sized + 'static {
     /// axis order.
     fn default_plots(config: &Self::Config, swept: &[&str]) -> Vec<PlotSpec>;
 
-    /// The axis label of metric or time series `name`, in words with its unit ("median
-    /// cross-shard latency (ms)"); `None` leaves the column name.
+    /// The axis label of metric or time series `name`, or of a swept key by its full path
+    /// (`protocol.rate`), in words with its unit ("median cross-shard latency (ms)"); `None`
+    /// leaves the column name.
     fn label(_name: &str) -> Option<&'static str> {
         None
     }

@@ -1,0 +1,152 @@
+//! The `chain: (...)` section of a protocol that runs an L1 chain.
+
+use serde::{Deserialize, Serialize};
+use simulator::SimDuration;
+use simulator::config::ConfigError;
+
+/// Bytes of one blob (4096 field elements of 32 bytes), which is also its blob gas.
+pub const BLOB_BYTES: u64 = 131_072;
+/// Bytes of data a rollup fits in one blob: 4096 field elements of 31.75 usable bytes each, less
+/// the encoding's framing.
+pub const BLOB_USABLE_BYTES: u64 = 130_044;
+/// KZG commitment and proof carried beside each blob on the wire.
+pub const BLOB_SIDECAR_BYTES: u64 = 96;
+/// The lowest blob base fee, in wei per blob gas.
+pub const MIN_BLOB_BASE_FEE: u64 = 1;
+
+/// A proof-of-stake chain with fixed slots, a proposer per slot and blob-carrying blocks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Length of a slot: one block per slot, proposed at its start.
+    #[serde(default = "default_slot")]
+    pub slot: SimDuration,
+    /// A block is final this many slots after its own.
+    #[serde(default = "default_finality_slots")]
+    pub finality_slots: u32,
+    /// Gas a block may use.
+    #[serde(default = "default_gas_limit")]
+    pub gas_limit: u64,
+    /// Gas of a plain transaction before its data.
+    #[serde(default = "default_base_gas")]
+    pub base_gas: u64,
+    /// Gas per byte of calldata (all bytes of compressed data are non-zero).
+    #[serde(default = "default_calldata_gas")]
+    pub calldata_gas_per_byte: u64,
+    /// Blobs per block: a preset or a target and maximum of your own.
+    #[serde(default)]
+    pub blobs: BlobParams,
+    /// Peers each chain node gossips transactions and blocks to (the mesh of a gossip network).
+    #[serde(default = "default_mesh_degree")]
+    pub mesh_degree: u32,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig {
+            slot: default_slot(),
+            finality_slots: default_finality_slots(),
+            gas_limit: default_gas_limit(),
+            base_gas: default_base_gas(),
+            calldata_gas_per_byte: default_calldata_gas(),
+            blobs: BlobParams::default(),
+            mesh_degree: default_mesh_degree(),
+        }
+    }
+}
+
+/// Blob capacity and fee dynamics of a block (EIP-4844 and its successors).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum BlobParams {
+    /// Dencun (EIP-4844): target 3, maximum 6.
+    Dencun,
+    /// Pectra (EIP-7691): target 6, maximum 9.
+    #[default]
+    Pectra,
+    /// The second blob-parameter-only fork: target 14, maximum 21.
+    Bpo2,
+    /// Your own numbers.
+    Custom {
+        /// Blobs per block the fee aims at.
+        target: u32,
+        /// Blobs a block may carry.
+        max: u32,
+        /// How fast the blob base fee moves: it changes by a factor e per this much excess blob
+        /// gas.
+        update_fraction: u64,
+    },
+}
+
+impl BlobParams {
+    /// (target, maximum, update fraction).
+    pub fn values(&self) -> (u32, u32, u64) {
+        match *self {
+            BlobParams::Dencun => (3, 6, 3_338_477),
+            BlobParams::Pectra => (6, 9, 5_007_716),
+            BlobParams::Bpo2 => (14, 21, 11_684_671),
+            BlobParams::Custom { target, max, update_fraction } => (target, max, update_fraction),
+        }
+    }
+
+    /// Blobs a block may carry.
+    pub fn max(&self) -> u32 {
+        self.values().1
+    }
+}
+
+impl ChainConfig {
+    /// Checks the section's own values; paths are below the section.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.slot == SimDuration::ZERO {
+            return Err(ConfigError::new(
+                "slot",
+                "must be positive: a slot is how often a block is proposed, e.g. \"12s\"",
+            ));
+        }
+        if self.gas_limit < self.base_gas {
+            return Err(ConfigError::new(
+                "gas_limit",
+                format!("{} is below base_gas ({}): no transaction would fit a block", self.gas_limit, self.base_gas),
+            ));
+        }
+        if self.mesh_degree == 0 {
+            return Err(ConfigError::new("mesh_degree", "must be at least 1: every chain node gossips to its mesh"));
+        }
+        if let BlobParams::Custom { target, max, update_fraction } = self.blobs {
+            if max == 0 {
+                return Err(ConfigError::new("blobs.max", "must be at least 1"));
+            }
+            if target > max {
+                return Err(ConfigError::new(
+                    "blobs.target",
+                    format!(
+                        "target {target} is above the maximum {max}: a block cannot aim at more blobs than it may carry"
+                    ),
+                ));
+            }
+            if update_fraction == 0 {
+                return Err(ConfigError::new("blobs.update_fraction", "must be positive"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_slot() -> SimDuration {
+    SimDuration::from_secs(12)
+}
+fn default_finality_slots() -> u32 {
+    64
+}
+fn default_gas_limit() -> u64 {
+    60_000_000
+}
+fn default_base_gas() -> u64 {
+    21_000
+}
+fn default_calldata_gas() -> u64 {
+    16
+}
+fn default_mesh_degree() -> u32 {
+    8
+}

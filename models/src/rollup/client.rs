@@ -1,0 +1,102 @@
+//! Clients: each forwards its users' transactions (a Poisson process) to the sequencer, alone or
+//! in bundles, and sends those that got no receipt within `force_after` to the L1 inbox.
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use simulator::rng::{Purpose, stream};
+use simulator::sampling::standard_exponential;
+use simulator::{Context, NodeId, SimDuration, SimTime};
+
+use super::l2::NEVER;
+use super::{Body, Call, Rollup, Timer, TxSize};
+use crate::Wire;
+
+/// Bytes of a message's envelope around the transactions it carries.
+const ENVELOPE_BYTES: u64 = 64;
+
+/// One client.
+pub struct Client {
+    /// Its node.
+    pub node: NodeId,
+    /// Transactions per second.
+    rate: f64,
+    next_arrival: SimTime,
+    rng: ChaCha8Rng,
+}
+
+impl Client {
+    /// A client at `node` issuing `rate` transactions per second, drawn from the workload stream
+    /// of `seed`.
+    pub fn new(node: NodeId, rate: f64, seed: u64) -> Self {
+        let mut client =
+            Client { node, rate, next_arrival: SimTime::ZERO, rng: stream(seed, Purpose::Workload, u64::from(node)) };
+        client.next_arrival = SimTime::ZERO + client.gap();
+        client
+    }
+
+    fn gap(&mut self) -> SimDuration {
+        SimDuration::from_secs_f64_rounded(standard_exponential(&mut self.rng) / self.rate)
+    }
+}
+
+impl Rollup {
+    /// Client `c` starts (or restarts after a crash): its first send.
+    pub(super) fn client_starts(&mut self, c: u32, ctx: &mut Context<'_, Self>) {
+        let client = &mut self.clients[c as usize];
+        if client.rate == 0.0 {
+            return;
+        }
+        let now = ctx.now();
+        // Users who arrived while the client was down went elsewhere.
+        while client.next_arrival < now {
+            let gap = client.gap();
+            client.next_arrival += gap;
+        }
+        self.schedule_issue(c, ctx);
+    }
+
+    fn schedule_issue(&mut self, c: u32, ctx: &mut Context<'_, Self>) {
+        let next = self.clients[c as usize].next_arrival;
+        if next >= self.issue_until {
+            return;
+        }
+        let after = if self.config.bundle > SimDuration::ZERO { self.config.bundle } else { next.since(ctx.now()) };
+        ctx.set_timer(after, Timer::Issue(c));
+    }
+
+    /// Client `c` sends what its users issued since its last send.
+    pub(super) fn client_issues(&mut self, c: u32, ctx: &mut Context<'_, Self>) {
+        let now = ctx.now();
+        let first = self.txs.len() as u32;
+        let mut bytes = ENVELOPE_BYTES;
+        let client = &mut self.clients[c as usize];
+        while client.next_arrival <= now && client.next_arrival < self.issue_until {
+            let size = match self.config.tx_size {
+                TxSize::Fixed(size) => size,
+                TxSize::Uniform(lo, hi) => client.rng.random_range(lo..=hi),
+            };
+            let withdrawal =
+                self.config.withdrawal_share > 0.0 && client.rng.random::<f64>() < self.config.withdrawal_share;
+            self.txs.issue(client.next_arrival, size, c, withdrawal);
+            bytes += u64::from(size);
+            let gap = client.gap();
+            client.next_arrival += gap;
+        }
+        let count = self.txs.len() as u32 - first;
+        if count > 0 {
+            ctx.send(self.sequencer.node, Wire { body: Body::Txs { first, count }, bytes });
+            ctx.set_timer(self.config.force_after, Timer::Receipts { first, count });
+        }
+        self.schedule_issue(c, ctx);
+    }
+
+    /// The transactions in `txs` without a receipt go to the L1 inbox.
+    pub(super) fn client_checks(&mut self, txs: std::ops::Range<u32>, ctx: &mut Context<'_, Self>) {
+        let late: Vec<u32> = txs.filter(|&tx| self.txs.soft[tx as usize] == NEVER).collect();
+        if late.is_empty() {
+            return;
+        }
+        let calldata = late.iter().map(|&tx| u64::from(self.txs.size[tx as usize])).sum();
+        self.chain.submit(Call::Force(late), self.config.tip, 0, calldata, self.config.contract_gas, ctx);
+    }
+}

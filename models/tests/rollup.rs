@@ -1,0 +1,195 @@
+//! The optimistic rollup end to end on the engine: the throughput ceiling set by L1 data, a wrong
+//! root disputed and removed (and finalised when no challenger is online), withdrawals released
+//! exactly one challenge window after inclusion, and forced inclusion past a silent sequencer.
+
+mod common;
+
+use std::path::Path;
+
+use models::Model;
+use models::chain::{BLOB_USABLE_BYTES, BlobParams, ChainConfig};
+use models::registry::{Registered, Setting};
+use models::rollup::{Rollup, RollupConfig, Side, Status, TxSize};
+use simulator::config::{CrashConfig, NetworkConfig};
+use simulator::roles::{RoleConfig, RoleNodes};
+use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
+
+const DELTA: SimDuration = SimDuration::from_millis(10);
+const SEQUENCER: u32 = 8;
+const VERIFIERS: [u32; 2] = [9, 10];
+
+fn role(name: &str, nodes: RoleNodes) -> RoleConfig {
+    RoleConfig { name: name.to_string(), nodes, cpu: None, disk: None, bandwidth: None, region: None }
+}
+
+/// Eight L1 validators (0..8), the sequencer (8), two verifiers (9, 10) and two clients, with
+/// constant latency δ and no bandwidth limit.
+fn network() -> NetworkConfig {
+    let mut network = common::constant_latency(13, DELTA);
+    network.roles = vec![
+        role("l1", RoleNodes::Range(0, 8)),
+        role("sequencer", RoleNodes::Nodes(vec![SEQUENCER])),
+        role("verifiers", RoleNodes::Nodes(VERIFIERS.to_vec())),
+    ];
+    network
+}
+
+fn minutes(m: u64) -> SimDuration {
+    SimDuration::from_secs(60 * m)
+}
+
+/// A rollup with a one-hour challenge window, ten-minute clocks and a 1000-step trace.
+fn config() -> RollupConfig {
+    RollupConfig {
+        rate: 20.0,
+        challenge_window: minutes(60),
+        clock: minutes(10),
+        trace_steps: 1000,
+        max_batch_delay: minutes(1),
+        ..RollupConfig::default()
+    }
+}
+
+fn run(network: &NetworkConfig, config: &RollupConfig, until: SimDuration) -> (Rollup, Report) {
+    network.validate().unwrap();
+    let setting = Setting { network, stop_time: Some(until) };
+    Rollup::validate(config, &setting).unwrap();
+    let world = World::build(network, 5, Path::new(".")).unwrap();
+    let limits = Limits { time: Some(SimTime::ZERO + until), events: None };
+    let (rollup, stats) = Simulation::new(Rollup::build(config, &setting, 5), world, 5, limits).run();
+    let report = rollup.report(&stats);
+    (rollup, report)
+}
+
+fn metric(report: &Report, name: &str) -> f64 {
+    match report.metric(name) {
+        Some(MetricValue::Count(c)) => c as f64,
+        Some(MetricValue::Real(r)) => r,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// The checkers found nothing.
+fn assert_clean(report: &Report) {
+    for name in ["escrow_violations", "early_withdrawals", "bond_violations", "oversize_blocks"] {
+        assert_eq!(metric(report, name), 0.0, "{name}");
+    }
+}
+
+/// Offered more than L1 can carry, the rollup lands L1 data capacity / (bytes per transaction ×
+/// compression ratio) transactions a second: blocks are full of blobs, and the backlog grows.
+#[test]
+fn throughput_is_capped_by_l1_data_capacity() {
+    for (blobs, max) in [(BlobParams::Dencun, 6.0), (BlobParams::Pectra, 9.0)] {
+        let config = RollupConfig {
+            rate: 4_000.0,
+            bundle: SimDuration::from_millis(100),
+            tx_size: TxSize::Fixed(150),
+            chain: ChainConfig { blobs: blobs.clone(), ..ChainConfig::default() },
+            warmup: minutes(1),
+            ..config()
+        };
+        let (rollup, report) = run(&network(), &config, minutes(5));
+        let capacity = max * BLOB_USABLE_BYTES as f64 / 12.0;
+        let expected = capacity / (150.0 * 0.4);
+        let measured = metric(&report, "l2_throughput_tps");
+        assert!((measured / expected - 1.0).abs() < 0.05, "{blobs:?}: {measured} against {expected}");
+        let full = rollup.chain().blocks.iter().skip(10).filter(|b| f64::from(b.blobs) == max).count();
+        assert_eq!(full, rollup.chain().blocks.len() - 10, "{blobs:?}: every block after the first few is full");
+        assert!(metric(&report, "l1_backlog_max_bytes") > 1e6);
+        assert_clean(&report);
+    }
+}
+
+/// A wrong root at batch 1 is challenged; the bisection takes ⌈log2(1000)⌉ = 10 moves, the
+/// sequencer loses its bond, the root and those built on it are removed inside the window and
+/// their transactions posted again, and nothing wrong becomes final.
+#[test]
+fn a_wrong_root_is_disputed_and_removed_before_it_is_final() {
+    let config = RollupConfig { invalid_batch: Some(1), ..config() };
+    let (rollup, report) = run(&network(), &config, minutes(180));
+    let contract = rollup.contract();
+    assert_eq!(contract.disputes.len(), 1);
+    let dispute = &contract.disputes[0];
+    assert_eq!(dispute.moves, 10);
+    let (resolved, loser) = dispute.resolved.expect("the dispute ends");
+    assert_eq!(loser, Side::Defender);
+    let wrong = &contract.assertions[dispute.assertion as usize];
+    assert!(wrong.wrong && wrong.status == Status::Removed);
+    assert!(resolved < wrong.included_at + config.challenge_window, "removed before it could be final");
+    assert!(contract.assertions.iter().all(|a| a.status != Status::Confirmed || !a.tainted));
+    assert_eq!(metric(&report, "invalid_finalized"), 0.0);
+    assert_eq!(metric(&report, "slashed_bonds"), config.sequencer_bond as f64);
+    assert!(metric(&report, "rolled_back_txs") > 0.0);
+    // Every transaction of the removed roots landed again, and those early enough became final.
+    assert!(contract.assertions.iter().filter(|a| a.status == Status::Confirmed).count() > 3);
+    assert!(metric(&report, "final_latency_p50_s") > config.challenge_window.as_secs_f64());
+    assert_clean(&report);
+}
+
+/// With both verifiers down from the start, nobody challenges: the wrong root becomes final, the
+/// metric says so, and the escrow no longer covers the L2 supply.
+#[test]
+fn with_every_challenger_offline_the_wrong_root_is_final() {
+    let mut network = network();
+    network.faults.crashes =
+        VERIFIERS.iter().map(|&node| CrashConfig { node, at: SimDuration::ZERO, recover: None }).collect();
+    let config = RollupConfig { invalid_batch: Some(1), ..config() };
+    let (rollup, report) = run(&network, &config, minutes(180));
+    assert!(rollup.contract().disputes.is_empty());
+    assert!(metric(&report, "invalid_finalized") >= 1.0);
+    assert!(metric(&report, "escrow_violations") >= 1.0);
+    assert_eq!(metric(&report, "slashed_bonds"), 0.0);
+}
+
+/// An idle rollup where every transaction withdraws: each assertion is confirmed, and its
+/// withdrawals released, exactly one challenge window after the L1 block that included it.
+#[test]
+fn a_withdrawal_completes_exactly_one_window_after_inclusion() {
+    let config = RollupConfig { rate: 0.05, withdrawal_share: 1.0, ..config() };
+    let (rollup, report) = run(&network(), &config, minutes(180));
+    let confirmed: Vec<_> = rollup.contract().assertions.iter().filter(|a| a.status == Status::Confirmed).collect();
+    assert!(confirmed.len() >= 3, "{} confirmed", confirmed.len());
+    for a in confirmed {
+        assert_eq!(a.settled_at, a.included_at + config.challenge_window);
+        assert!(!rollup.batch_txs(a.batch).is_empty());
+    }
+    assert!(metric(&report, "withdrawal_latency_p50_s") > config.challenge_window.as_secs_f64());
+    assert_eq!(
+        rollup.contract().escrow,
+        config.bridged_supply
+            - rollup
+                .contract()
+                .assertions
+                .iter()
+                .filter(|a| a.status == Status::Confirmed)
+                .map(|a| rollup.batch_txs(a.batch).len() as u64)
+                .sum::<u64>()
+    );
+    assert_clean(&report);
+}
+
+/// The sequencer goes silent after a minute: clients send what got no receipt to the L1 inbox
+/// after `force_after`, and each such transaction is included by force exactly `force_delay`
+/// after the block that took it into the inbox.
+#[test]
+fn a_silent_sequencer_is_bypassed_through_the_inbox() {
+    let mut network = network();
+    network.faults.crashes = vec![CrashConfig { node: SEQUENCER, at: minutes(1), recover: None }];
+    let config = RollupConfig { force_after: minutes(2), force_delay: minutes(10), ..config() };
+    let (rollup, report) = run(&network, &config, minutes(30));
+    let inbox = &rollup.contract().inbox;
+    assert!(!inbox.is_empty());
+    let mut forced = 0;
+    for entry in inbox {
+        for &tx in &entry.txs {
+            if entry.included_at + config.force_delay <= SimTime::ZERO + minutes(30) {
+                assert_eq!(rollup.forced_at(tx), Some(entry.included_at + config.force_delay));
+                forced += 1;
+            }
+        }
+    }
+    assert!(forced > 0);
+    assert_eq!(metric(&report, "forced_txs"), forced as f64);
+    assert_clean(&report);
+}
