@@ -1,5 +1,6 @@
 //! `chainsim bench`: engine throughput and memory on fixed scenarios (flooding, PBFT under
-//! saturating load, Bitcoin block relay, sharding at 32 shards). Each scenario runs in its own child process so that its
+//! saturating load, Bitcoin block relay, sharding at 32 shards, rollups: the largest points of
+//! the two rollup studies and a simulated week on 100 L1 validators). Each scenario runs in its own child process so that its
 //! peak memory is its own; `--repeat` runs it several times and keeps the fastest.
 
 use std::process::Command;
@@ -9,9 +10,11 @@ use experiments::{Experiment, LoadedExperiment, ProtocolConfig, ResultDir, RunSp
 use models::bitcoin::{Bitcoin, BitcoinConfig, Relay};
 use models::flood::{Flood, FloodConfig};
 use models::pbft::{Auth, Costs, Load, Pbft, PbftConfig};
+use models::rollup::{Rollup, RollupConfig};
 use models::sharding::{Sharding, ShardingConfig};
 use simulator::SimDuration;
 use simulator::config::{BandwidthConfig, Contention, LatencyConfig, NetworkConfig, TopologyConfig};
+use simulator::roles::{RoleConfig, RoleNodes};
 use simulator::units::{Bandwidth, ByteSize};
 
 use crate::commands::{Failure, provenance};
@@ -38,9 +41,15 @@ enum Workload {
     /// 100 transfers each outstanding, for 10 simulated seconds (the setting of
     /// `experiments/shard-scaling.ron` at 32 shards).
     Sharding,
+    /// One point of a shipped study, as the study file sets it.
+    StudyPoint { file: &'static str, text: &'static str, point: usize },
+    /// A simulated week of an optimistic rollup on 100 L1 validators with the defaults of
+    /// `Rollup(...)` (Pectra blobs, 12 s slots, a 7-day challenge window), 10 transactions/s from
+    /// ten clients.
+    RollupWeek,
 }
 
-const SCENARIOS: [Scenario; 8] = [
+const SCENARIOS: [Scenario; 11] = [
     Scenario {
         name: "flood-10k-fifo",
         workload: Workload::Flood { nodes: 10_000, items: 10, contention: Contention::Fifo },
@@ -61,15 +70,79 @@ const SCENARIOS: [Scenario; 8] = [
     Scenario { name: "sharding-32x4", workload: Workload::Sharding },
     Scenario { name: "bitcoin-10k", workload: Workload::Bitcoin { nodes: 10_000, blocks: 100 } },
     Scenario { name: "bitcoin-100k", workload: Workload::Bitcoin { nodes: 100_000, blocks: 10 } },
+    // The largest points: 8,000 transactions/s on BPO2 blobs at ratio 0.25; a 2^40-step trace
+    // with the challenger six days late.
+    Scenario {
+        name: "rollup-capacity",
+        workload: Workload::StudyPoint {
+            file: "rollup-capacity.ron",
+            text: include_str!("../experiments/rollup-capacity.ron"),
+            point: 60,
+        },
+    },
+    Scenario {
+        name: "rollup-dispute",
+        workload: Workload::StudyPoint {
+            file: "rollup-dispute.ron",
+            text: include_str!("../experiments/rollup-dispute.ron"),
+            point: 17,
+        },
+    },
+    Scenario { name: "rollup-week-100", workload: Workload::RollupWeek },
 ];
 
-fn experiment(workload: &Workload) -> Experiment {
+/// The experiment of a scenario, with its grid expanded.
+fn experiment(workload: &Workload) -> Result<LoadedExperiment, Failure> {
+    let single = |experiment: Experiment| {
+        experiment.validate().map_err(Failure::run)?;
+        Ok(LoadedExperiment::single(experiment, ".".into()))
+    };
     match *workload {
-        Workload::Flood { nodes, items, contention } => flood_experiment(nodes, items, contention),
-        Workload::Pbft => pbft_experiment(),
-        Workload::Sharding => sharding_experiment(),
-        Workload::Bitcoin { nodes, blocks } => bitcoin_experiment(nodes, blocks),
+        Workload::Flood { nodes, items, contention } => single(flood_experiment(nodes, items, contention)),
+        Workload::Pbft => single(pbft_experiment()),
+        Workload::Sharding => single(sharding_experiment()),
+        Workload::Bitcoin { nodes, blocks } => single(bitcoin_experiment(nodes, blocks)),
+        Workload::RollupWeek => single(rollup_week_experiment()),
+        Workload::StudyPoint { file, text, .. } => {
+            let dir = std::env::temp_dir().join(format!("chainsim-bench-study-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(Failure::run)?;
+            let path = dir.join(file);
+            std::fs::write(&path, text).map_err(Failure::run)?;
+            let loaded = experiments::load(&path, &[]);
+            let _ = std::fs::remove_dir_all(&dir);
+            loaded.map_err(|e| Failure::run(e.to_string()))
+        }
     }
+}
+
+const ROLLUP_VALIDATORS: u32 = 100;
+
+fn rollup_week_experiment() -> Experiment {
+    let mut experiment = flood_experiment(ROLLUP_VALIDATORS + 1 + 2 + 10, 1, Contention::Fifo);
+    experiment.stop.time = Some(SimDuration::from_secs(7 * 24 * 3600));
+    let network = &mut experiment.network;
+    network.topology = TopologyConfig::Complete;
+    network.bandwidth =
+        BandwidthConfig { upload: Bandwidth::BitsPerSec(100_000_000), download: Bandwidth::BitsPerSec(100_000_000) };
+    let role = |name: &str, nodes: RoleNodes| RoleConfig {
+        name: name.to_string(),
+        nodes,
+        cpu: None,
+        disk: None,
+        bandwidth: None,
+        region: None,
+    };
+    network.roles = vec![
+        role("l1", RoleNodes::Count(ROLLUP_VALIDATORS)),
+        role("sequencer", RoleNodes::Count(1)),
+        role("verifiers", RoleNodes::Count(2)),
+    ];
+    experiment.protocol = ProtocolConfig::new::<Rollup>(RollupConfig {
+        rate: 10.0,
+        bundle: SimDuration::from_secs(1),
+        ..RollupConfig::default()
+    });
+    experiment
 }
 
 fn bitcoin_experiment(nodes: u32, blocks: u32) -> Experiment {
@@ -190,11 +263,13 @@ fn run_scenario(name: &str) -> Result<(), Failure> {
         let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
         Failure { code: 2, message: format!("unknown scenario `{name}`; scenarios: {}", names.join(", ")) }
     })?;
-    let experiment = experiment(&scenario.workload);
-    experiment.validate().map_err(Failure::run)?;
-    let nodes = experiment.network.nodes;
-    let loaded = LoadedExperiment::single(experiment, ".".into());
-    let record = execute(&loaded, &RunSpec::new(1, 0, 0)).map_err(Failure::run)?;
+    let loaded = experiment(&scenario.workload)?;
+    let point = match scenario.workload {
+        Workload::StudyPoint { point, .. } => point,
+        _ => 0,
+    };
+    let nodes = loaded.points[point].experiment.network.nodes;
+    let record = execute(&loaded, &RunSpec::new(loaded.experiment.seed, point, 0)).map_err(Failure::run)?;
     let messages: u64 = record.nodes.iter().map(|c| c.messages_sent).sum();
     let seconds = record.timing.simulate.as_secs_f64();
     println!(

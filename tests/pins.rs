@@ -75,14 +75,14 @@ const PINS: &[(&str, usize, u32, &str, &str)] = &[
         49,
         0,
         "a433d4658048159b",
-        "l2_throughput_tps=1625.7520833333333 soft_latency_p50_ms=1558.1963175 safe_latency_p50_s= final_latency_p50_s= withdrawal_latency_p50_s= l1_bytes_per_tx=60.46834921357438 l1_cost_per_tx_gas=79.07560388999268 l1_fee_per_tx_gwei=303.5630796639434 batch_fill_ratio=0.9999169170092858 l1_backlog_max_bytes=85822353 disputes=0 dispute_duration_s= rolled_back_txs=0 invalid_finalized=0 slashed_bonds=0 forced_txs=0 missed_slots=0 escrow_violations=0 early_withdrawals=0 bond_violations=0 oversize_blocks=0 not_final=1919338 messages_sent=174483 events=765905",
+        "l2_throughput_tps=1625.818376068376 soft_latency_p50_ms=1558.1963175 safe_latency_p50_s= final_latency_p50_s= withdrawal_latency_p50_s= l1_bytes_per_tx=60.46834921357438 l1_cost_per_tx_gas=79.07560388999268 l1_fee_per_tx_gwei=303.5630796639434 batch_fill_ratio=0.9999169170092858 l1_backlog_max_bytes=85822353 disputes=0 dispute_duration_s= rolled_back_txs=0 invalid_finalized=0 slashed_bonds=0 forced_txs=0 missed_slots=0 escrow_violations=0 early_withdrawals=0 bond_violations=0 oversize_blocks=0 not_final=1919338 messages_sent=174483 events=765905",
     ),
     (
         "rollup-dispute.ron",
         7,
         0,
         "613269afee1f7c39",
-        "l2_throughput_tps=0.06629706790123457 soft_latency_p50_ms=1107.810905 safe_latency_p50_s=806.805137583 final_latency_p50_s=648547.856082942 withdrawal_latency_p50_s=650825.5973785114 l1_bytes_per_tx=2144.8450553415346 l1_cost_per_tx_gas=4120.648409585549 l1_fee_per_tx_gwei=2068.423294316526 batch_fill_ratio=0.05622245789399741 l1_backlog_max_bytes=5130420 disputes=1 dispute_duration_s=252 rolled_back_txs=85613 invalid_finalized=0 slashed_bonds=1000 forced_txs=0 missed_slots=0 escrow_violations=0 early_withdrawals=0 bond_violations=0 oversize_blocks=0 not_final=0 messages_sent=5189360 events=20603337",
+        "l2_throughput_tps=0.9864883496484214 soft_latency_p50_ms=1107.810905 safe_latency_p50_s=806.805137583 final_latency_p50_s=648547.856082942 withdrawal_latency_p50_s=650825.5973785114 l1_bytes_per_tx=2144.8450553415346 l1_cost_per_tx_gas=4120.648409585549 l1_fee_per_tx_gwei=2068.423294316526 batch_fill_ratio=0.05622245789399741 l1_backlog_max_bytes=5130420 disputes=1 dispute_duration_s=252 rolled_back_txs=85613 invalid_finalized=0 slashed_bonds=1000 forced_txs=0 missed_slots=0 escrow_violations=0 early_withdrawals=0 bond_violations=0 oversize_blocks=0 not_final=0 messages_sent=5189360 events=20603337",
     ),
 ];
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use models::Model;
 use models::chain::{BLOB_USABLE_BYTES, BlobParams, ChainConfig};
 use models::registry::{Registered, Setting};
-use models::rollup::{Rollup, RollupConfig, Side, Status, TxSize};
+use models::rollup::{Posting, Rollup, RollupConfig, Side, Status, TxSize};
 use simulator::config::{CrashConfig, NetworkConfig};
 use simulator::roles::{RoleConfig, RoleNodes};
 use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
@@ -191,5 +191,72 @@ fn a_silent_sequencer_is_bypassed_through_the_inbox() {
     }
     assert!(forced > 0);
     assert_eq!(metric(&report, "forced_txs"), forced as f64);
+    assert_clean(&report);
+}
+
+/// Two of the eight L1 validators are down for the whole run: their slots pass without blocks,
+/// the others' blocks carry the chain, and nothing is lost.
+#[test]
+fn offline_proposers_miss_their_slots() {
+    let mut network = network();
+    network.faults.crashes = [0, 1].map(|node| CrashConfig { node, at: SimDuration::ZERO, recover: None }).to_vec();
+    let (rollup, report) = run(&network, &config(), minutes(30));
+    let chain = rollup.chain();
+    let missed = metric(&report, "missed_slots");
+    assert!(missed > 0.0);
+    assert_eq!(chain.blocks.len() as f64 - 1.0 + missed, 150.0, "one block or one miss per 12 s slot");
+    assert!(chain.blocks.iter().skip(1).all(|b| b.proposer > 1));
+    assert!(chain.blocks.windows(2).all(|w| w[0].slot < w[1].slot));
+    assert!(metric(&report, "l2_throughput_tps") > 19.0);
+    assert_clean(&report);
+}
+
+/// The sequencer posts a wrong root and goes silent before the dispute: it never answers, so its
+/// clock runs out and it loses on time, one clock after the challenge (to the next block).
+#[test]
+fn a_defender_that_never_answers_loses_on_its_clock() {
+    let mut network = network();
+    // Batch 0 is cut 34 s in (30 s after the first L2 block holding a transaction) and included at
+    // 36 s; the challenge comes in a later block.
+    network.faults.crashes = vec![CrashConfig { node: SEQUENCER, at: SimDuration::from_secs(40), recover: None }];
+    let config = RollupConfig { invalid_batch: Some(0), max_batch_delay: SimDuration::from_secs(30), ..config() };
+    let (rollup, report) = run(&network, &config, minutes(60));
+    let dispute = &rollup.contract().disputes[0];
+    assert_eq!(dispute.moves, 0);
+    let (resolved, loser) = dispute.resolved.expect("the clock runs out");
+    assert_eq!(loser, Side::Defender);
+    let waited = resolved.since(dispute.opened_at);
+    assert!(waited > config.clock && waited <= config.clock + config.chain.slot, "{waited}");
+    assert_eq!(metric(&report, "slashed_bonds"), config.sequencer_bond as f64);
+    assert_clean(&report);
+}
+
+/// A challenger that comes after the window has closed is refused, and the wrong root is final.
+#[test]
+fn a_challenger_later_than_the_window_is_refused() {
+    let config = RollupConfig { invalid_batch: Some(1), challenger_delay: minutes(61), ..config() };
+    let (rollup, report) = run(&network(), &config, minutes(120));
+    assert!(rollup.contract().disputes.is_empty());
+    assert!(rollup.contract().refused_challenges > 0);
+    assert_eq!(metric(&report, "invalid_finalized"), 1.0);
+}
+
+/// Batches in calldata: no blobs, each batch's data pays 16 gas a byte, and the L1 bytes per
+/// transaction are the compressed bytes.
+#[test]
+fn calldata_batches_pay_gas_per_byte() {
+    let config =
+        RollupConfig { posting: Posting::Calldata, tx_size: TxSize::Fixed(150), compression_ratio: 0.5, ..config() };
+    let (rollup, report) = run(&network(), &config, minutes(30));
+    let chain = rollup.chain();
+    assert!(chain.blocks.iter().all(|b| b.blobs == 0));
+    let batches: Vec<_> = chain.txs.iter().filter(|tx| matches!(tx.payload, models::rollup::Call::Batch(_))).collect();
+    assert!(!batches.is_empty());
+    for tx in &batches {
+        assert_eq!(tx.blobs, 0);
+        assert_eq!(tx.gas, 21_000 + config.contract_gas + 16 * tx.calldata);
+    }
+    let per_tx = metric(&report, "l1_bytes_per_tx");
+    assert!((per_tx - 75.0).abs() < 0.5, "{per_tx}");
     assert_clean(&report);
 }

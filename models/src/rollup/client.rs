@@ -60,8 +60,11 @@ impl Rollup {
         if next >= self.issue_until {
             return;
         }
-        let after = if self.config.bundle > SimDuration::ZERO { self.config.bundle } else { next.since(ctx.now()) };
-        ctx.set_timer(after, Timer::Issue(c));
+        // A bundle goes at the end of the window of `bundle` (from time zero) its first arrival
+        // falls in: no send, and no timer, for a window without arrivals.
+        let bundle = self.config.bundle.0;
+        let at = if bundle > 0 { SimTime(next.0.div_ceil(bundle) * bundle) } else { next };
+        ctx.set_timer(at.since(ctx.now()), Timer::Issue(c));
     }
 
     /// Client `c` sends what its users issued since its last send.

@@ -252,9 +252,6 @@ impl Contract {
         }
         for &id in &block.txs {
             let tx = &chain.txs[id as usize];
-            if tx.payload == Call::Other {
-                continue;
-            }
             let blob_gas = u64::from(tx.blobs) * BLOB_BYTES;
             self.gas += tx.gas + blob_gas;
             self.fees_wei +=
@@ -271,7 +268,6 @@ impl Contract {
                     events.push(Event::Inbox(self.inbox.len() as u32));
                     self.inbox.push(InboxEntry { txs: list.clone(), included_at: now });
                 }
-                Call::Other => unreachable!("skipped above"),
             }
         }
         while let Some(entry) = self.inbox.get(self.next_force) {

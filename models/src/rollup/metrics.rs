@@ -3,8 +3,10 @@
 //! transactions, with those that had not reached the level when the run stopped counted as
 //! never (+∞): a median that is never is missing, and `not_final` counts them.
 //!
-//! - `l2_throughput_tps`: transactions that landed on L1 (in a batch whose root was not removed,
-//!   or by force from the inbox) from `warmup` to the end, per second.
+//! - `l2_throughput_tps`: transactions landing on L1 (in a batch whose root was not removed, or by
+//!   force from the inbox) per second, from the first landing after `warmup` to the last before
+//!   the end: those landing after the first, over the time between (data lands in whole batches,
+//!   so a fixed window would count up to a batch too many or too few).
 //! - `soft_latency_p50_ms`: until the client holds the sequencer's receipt.
 //! - `safe_latency_p50_s`: until the L1 block that first carried its data is final.
 //! - `final_latency_p50_s`: until the assertion holding it is confirmed (its challenge window
@@ -136,6 +138,18 @@ impl Rollup {
     }
 }
 
+/// Transactions per second landing on L1 between the first and the last landing time in
+/// `[from, until)`: those landing after the first up to the last, over the time between. Data
+/// lands in whole batches, at block times; a fixed window would catch up to a batch too many or
+/// too few, which at a batch a minute is a tenth of a ten-minute run.
+fn landing_rate(landed: &[SimTime], from: SimTime, until: SimTime) -> Option<f64> {
+    let mut times: Vec<SimTime> = landed.iter().copied().filter(|&t| t >= from && t < until).collect();
+    times.sort_unstable();
+    let (first, last) = (*times.first()?, *times.last()?);
+    let after_first = times.len() - times.partition_point(|&t| t <= first);
+    (last > first).then(|| after_first as f64 / last.since(first).as_secs_f64())
+}
+
 /// Median of `done[tx] - issued[tx]` over `txs` in `unit` seconds, with `NEVER` or later than `end` as never.
 fn median_latency(
     txs: &[usize],
@@ -161,8 +175,7 @@ impl Model for Rollup {
         let measured = self.measured();
         let issued = &self.txs.issued;
         let warmup = SimTime::ZERO + self.config.warmup;
-        let landed_in_window = fates.landed.iter().filter(|&&t| t >= warmup && t < end).count() as u64;
-        let window = end.0.saturating_sub(warmup.0) as f64 / 1e9;
+        let throughput = landing_rate(&fates.landed, warmup, end);
         let safe = |tx: usize| {
             let data = self.txs.data_at[tx];
             if data == NEVER { NEVER } else { self.chain.final_at(data) }
@@ -175,10 +188,7 @@ impl Model for Rollup {
             contract.assertions.iter().filter(|a| a.wrong && a.status == Status::Confirmed).count() as u64;
         let not_final = measured.iter().filter(|&&tx| fates.finalized[tx] == NEVER).count() as u64;
         let metrics = vec![
-            (
-                "l2_throughput_tps",
-                if window > 0.0 { MetricValue::real(landed_in_window as f64 / window) } else { MetricValue::Missing },
-            ),
+            ("l2_throughput_tps", throughput.map_or(MetricValue::Missing, MetricValue::real)),
             ("soft_latency_p50_ms", median_latency(&measured, issued, |tx| self.txs.soft[tx], end, 1e-3)),
             ("safe_latency_p50_s", median_latency(&measured, issued, safe, end, 1.0)),
             ("final_latency_p50_s", median_latency(&measured, issued, |tx| fates.finalized[tx], end, 1.0)),
@@ -269,5 +279,19 @@ impl Model for Rollup {
             "disputes": disputes,
         });
         Report { metrics, series, detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_landing_rate_runs_from_the_first_landing_to_the_last() {
+        let s = |v: u64| SimTime(v * 1_000_000_000);
+        let landed = [s(2), s(10), s(10), s(20), s(20), s(20), s(30), s(30), s(45), NEVER];
+        // In [5 s, 40 s): first landing at 10 s, last at 30 s, five landings after the first.
+        assert_eq!(landing_rate(&landed, s(5), s(40)), Some(5.0 / 20.0));
+        assert_eq!(landing_rate(&landed, s(15), s(25)), None, "a single landing time is no rate");
     }
 }

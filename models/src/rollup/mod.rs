@@ -48,8 +48,6 @@ pub enum Call {
     Prove(u32),
     /// L2 transactions sent to the inbox by a client that got no receipt.
     Force(Vec<u32>),
-    /// Anything else on L1: a transaction that competes for the same blocks.
-    Other,
 }
 
 /// Messages of the rollup.
