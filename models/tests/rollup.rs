@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use models::Model;
-use models::chain::{BLOB_USABLE_BYTES, BlobParams, ChainConfig};
+use models::chain::{BLOB_USABLE_BYTES, BlobParams, ChainConfig, OtherUsers};
 use models::registry::{Registered, Setting};
 use models::rollup::{Posting, Rollup, RollupConfig, Side, Status, TxSize};
 use simulator::config::{CrashConfig, NetworkConfig};
@@ -250,7 +250,8 @@ fn calldata_batches_pay_gas_per_byte() {
     let (rollup, report) = run(&network(), &config, minutes(30));
     let chain = rollup.chain();
     assert!(chain.blocks.iter().all(|b| b.blobs == 0));
-    let batches: Vec<_> = chain.txs.iter().filter(|tx| matches!(tx.payload, models::rollup::Call::Batch(_))).collect();
+    let batches: Vec<_> =
+        chain.txs.iter().filter(|tx| matches!(tx.payload, Some(models::rollup::Call::Batch(_)))).collect();
     assert!(!batches.is_empty());
     for tx in &batches {
         assert_eq!(tx.blobs, 0);
@@ -258,5 +259,34 @@ fn calldata_batches_pay_gas_per_byte() {
     }
     let per_tx = metric(&report, "l1_bytes_per_tx");
     assert!((per_tx - 75.0).abs() < 0.5, "{per_tx}");
+    assert_clean(&report);
+}
+
+/// Other L1 users want 12 blob transactions a slot where blocks carry 9 blobs: the blob base fee
+/// climbs until those whose cap it passes wait, no block takes a blob below its cap, and the
+/// rollup, paying whatever it takes and bidding up as its backlog grows, still lands its load.
+#[test]
+fn other_users_are_priced_out_of_blobs_and_the_rollup_lands_its_load() {
+    let chain = ChainConfig {
+        others: OtherUsers { blob_txs_per_slot: 12.0, ..OtherUsers::default() },
+        ..ChainConfig::default()
+    };
+    let config = RollupConfig { rate: 200.0, chain, warmup: minutes(5), ..config() };
+    let (rollup, report) = run(&network(), &config, minutes(60));
+    let chain = rollup.chain();
+    for block in &chain.blocks {
+        for &id in &block.txs {
+            let tx = &chain.txs[id as usize];
+            assert!(tx.blobs == 0 || tx.max_blob_fee >= block.blob_base_fee, "a blob below its cap");
+        }
+    }
+    let last = chain.blocks.last().unwrap();
+    assert!(last.blob_base_fee > 1_000_000, "the fee rose: {}", last.blob_base_fee);
+    let waiting = chain.txs.iter().filter(|tx| tx.payload.is_none() && tx.block.is_none()).count();
+    assert!(waiting > 100, "{waiting} priced out");
+    let full = chain.blocks.iter().skip(20).filter(|b| b.blobs >= 8).count();
+    assert!(full * 10 >= (chain.blocks.len() - 20) * 9, "blocks stay nearly full");
+    let throughput = metric(&report, "l2_throughput_tps");
+    assert!((throughput / 200.0 - 1.0).abs() < 0.05, "{throughput}");
     assert_clean(&report);
 }

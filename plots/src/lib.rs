@@ -284,6 +284,11 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (spec, data)) in chart_spec.series.iter().zip(&p.series).enumerate() {
+        // A series with nothing to draw (every value missing) stays out of the legend too; the
+        // others keep their colours.
+        if data.is_empty() {
+            continue;
+        }
         let color = series_colour(i);
         if chart_spec.bands {
             let upper = data.iter().filter_map(|d| d.interval.map(|(_, hi)| (d.x, hi)));
@@ -315,7 +320,7 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
             .label(reference.label.clone())
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
     }
-    if chart_spec.series.len() > 1 || chart_spec.reference.is_some() {
+    if p.series.iter().filter(|data| !data.is_empty()).count() > 1 || chart_spec.reference.is_some() {
         chart
             .configure_series_labels()
             .position(emptiest_corner(p))
@@ -391,6 +396,17 @@ mod tests {
         for text in ["Reach time vs nodes", "network.nodes", "reach_p50_ms", "100KB", "1MB", "target"] {
             assert!(svg.contains(text), "`{text}` missing from the SVG");
         }
+    }
+
+    #[test]
+    fn a_series_without_data_stays_out_of_the_legend() {
+        let mut chart = sample();
+        chart.series.push(Series { label: "nothing measured".into(), data: vec![] });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.svg");
+        draw(&chart, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("100KB") && !svg.contains("nothing measured"));
     }
 
     #[test]

@@ -39,6 +39,40 @@ pub struct ChainConfig {
     /// Peers each chain node gossips transactions and blocks to (the mesh of a gossip network).
     #[serde(default = "default_mesh_degree")]
     pub mesh_degree: u32,
+    /// Other L1 users, whose blob transactions compete for the same blocks.
+    #[serde(default)]
+    pub others: OtherUsers,
+}
+
+/// Blob transactions of other L1 users: each from its own sender, arriving at the validators
+/// (a Poisson process at each, the rate split evenly), with a fee cap and a tip of its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherUsers {
+    /// Blob transactions per slot, on average (0: none).
+    #[serde(default)]
+    pub blob_txs_per_slot: f64,
+    /// Blobs each carries.
+    #[serde(default = "default_other_blobs")]
+    pub blobs: u32,
+    /// The most each pays per blob gas (wei), drawn log-uniformly between the two: a
+    /// transaction whose cap is below the blob base fee waits.
+    #[serde(default = "default_other_max_fee")]
+    pub max_blob_fee: (u64, u64),
+    /// Priority fee per gas (wei), drawn uniformly between the two.
+    #[serde(default = "default_other_tip")]
+    pub tip: (u64, u64),
+}
+
+impl Default for OtherUsers {
+    fn default() -> Self {
+        OtherUsers {
+            blob_txs_per_slot: 0.0,
+            blobs: default_other_blobs(),
+            max_blob_fee: default_other_max_fee(),
+            tip: default_other_tip(),
+        }
+    }
 }
 
 impl Default for ChainConfig {
@@ -51,6 +85,7 @@ impl Default for ChainConfig {
             calldata_gas_per_byte: default_calldata_gas(),
             blobs: BlobParams::default(),
             mesh_degree: default_mesh_degree(),
+            others: OtherUsers::default(),
         }
     }
 }
@@ -128,10 +163,36 @@ impl ChainConfig {
                 return Err(ConfigError::new("blobs.update_fraction", "must be positive"));
             }
         }
+        let others = &self.others;
+        if !(others.blob_txs_per_slot.is_finite() && others.blob_txs_per_slot >= 0.0) {
+            return Err(ConfigError::new("others.blob_txs_per_slot", "must be a finite number, 0 or more"));
+        }
+        if !(1..=self.blobs.max()).contains(&others.blobs) {
+            return Err(ConfigError::new(
+                "others.blobs",
+                format!("must be from 1 to the blobs a block may carry ({})", self.blobs.max()),
+            ));
+        }
+        let (lo, hi) = others.max_blob_fee;
+        if lo == 0 || lo > hi {
+            return Err(ConfigError::new("others.max_blob_fee", "(min, max) needs 1 <= min <= max (wei per blob gas)"));
+        }
+        if others.tip.0 > others.tip.1 {
+            return Err(ConfigError::new("others.tip", "(min, max) needs min <= max (wei per gas)"));
+        }
         Ok(())
     }
 }
 
+fn default_other_blobs() -> u32 {
+    1
+}
+fn default_other_max_fee() -> (u64, u64) {
+    (1_000_000, 100_000_000_000)
+}
+fn default_other_tip() -> (u64, u64) {
+    (0, 2_000_000_000)
+}
 fn default_slot() -> SimDuration {
     SimDuration::from_secs(12)
 }

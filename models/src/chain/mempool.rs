@@ -17,6 +17,8 @@ pub struct Candidate {
     pub blobs: u32,
     /// Gas it uses.
     pub gas: u64,
+    /// The most it pays per blob gas.
+    pub max_blob_fee: u128,
 }
 
 /// Pending transactions of one node.
@@ -46,15 +48,15 @@ impl Mempool {
         self.by_sender.values().map(BTreeMap::len).sum()
     }
 
-    /// The transactions of a block with room for `blobs` blobs and `gas` gas: repeatedly the
-    /// highest tip among each sender's next nonce (`next_nonce`), skipping a sender whose next
-    /// transaction does not fit. Ties go to the lower id (the earlier submitted).
+    /// The transactions of a block with room for `blobs` blobs and `gas` gas at blob base fee
+    /// `blob_fee`: repeatedly the highest tip among each sender's next nonce (`next_nonce`),
+    /// skipping a sender whose next transaction does not fit or carries blobs it will not pay the
+    /// fee for. Ties go to the lower id (the earlier submitted).
     pub fn pick(
         &self,
         candidate: impl Fn(TxId) -> Candidate,
         next_nonce: impl Fn(NodeId) -> u64,
-        mut blobs: u32,
-        mut gas: u64,
+        (mut blobs, mut gas, blob_fee): (u32, u64, u128),
     ) -> Vec<TxId> {
         let mut heap = BinaryHeap::new();
         for (&sender, queue) in &self.by_sender {
@@ -66,7 +68,7 @@ impl Mempool {
         let mut picked = Vec::new();
         while let Some((_, Reverse(id), sender, nonce)) = heap.pop() {
             let tx = candidate(id);
-            if tx.blobs > blobs || tx.gas > gas {
+            if tx.blobs > blobs || tx.gas > gas || (tx.blobs > 0 && tx.max_blob_fee < blob_fee) {
                 continue;
             }
             blobs -= tx.blobs;
@@ -93,15 +95,22 @@ mod tests {
             assert!(pool.insert(sender, nonce, id as TxId));
         }
         assert!(!pool.insert(1, 0, 0));
-        let candidate = |id: TxId| Candidate { tip: txs[id as usize].2, blobs: txs[id as usize].3, gas: 1 };
+        let candidate = |id: TxId| Candidate {
+            tip: txs[id as usize].2,
+            blobs: txs[id as usize].3,
+            gas: 1,
+            max_blob_fee: if id == 2 { 10 } else { 1_000 },
+        };
         // Sender 2 pays more than sender 1's next (nonce 0), so it goes first; then 0, then 1.
-        assert_eq!(pool.pick(candidate, |_| 0, 9, 100), vec![2, 0, 1]);
+        assert_eq!(pool.pick(candidate, |_| 0, (9, 100, 1)), vec![2, 0, 1]);
         // Room for one blob: sender 2 does not fit and is skipped.
-        assert_eq!(pool.pick(candidate, |_| 0, 1, 100), vec![0]);
+        assert_eq!(pool.pick(candidate, |_| 0, (1, 100, 1)), vec![0]);
+        // A blob base fee above sender 2's cap leaves it waiting.
+        assert_eq!(pool.pick(candidate, |_| 0, (9, 100, 11)), vec![0, 1]);
         // Sender 1's nonce 0 is already on chain: its nonce 1 competes at once.
-        assert_eq!(pool.pick(candidate, |s| u64::from(s == 1), 9, 100), vec![1, 2]);
+        assert_eq!(pool.pick(candidate, |s| u64::from(s == 1), (9, 100, 1)), vec![1, 2]);
         pool.remove(1, 0);
         assert_eq!(pool.len(), 2);
-        assert_eq!(pool.pick(candidate, |_| 1, 9, 100), vec![1]);
+        assert_eq!(pool.pick(candidate, |_| 1, (9, 100, 1)), vec![1]);
     }
 }

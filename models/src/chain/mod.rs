@@ -13,14 +13,16 @@ mod config;
 mod fees;
 mod mempool;
 
-pub use config::{BLOB_BYTES, BLOB_SIDECAR_BYTES, BLOB_USABLE_BYTES, BlobParams, ChainConfig};
+pub use config::{BLOB_BYTES, BLOB_SIDECAR_BYTES, BLOB_USABLE_BYTES, BlobParams, ChainConfig, OtherUsers};
 pub use fees::{blob_base_fee, fake_exponential};
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use rand::RngExt;
+use simulator::math;
 use simulator::rng::{GLOBAL, Purpose, stream};
+use simulator::sampling::standard_exponential;
 use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime, Topology};
 
 use mempool::{Candidate, Mempool};
@@ -47,6 +49,8 @@ pub struct L1Tx<T> {
     pub nonce: u64,
     /// Priority fee per gas (wei) offered to the proposer.
     pub tip: u64,
+    /// The most it pays per blob gas (wei): a block whose blob base fee is higher leaves it out.
+    pub max_blob_fee: u128,
     /// Blobs it carries.
     pub blobs: u32,
     /// Bytes of calldata.
@@ -57,8 +61,25 @@ pub struct L1Tx<T> {
     pub submitted: SimTime,
     /// The block that included it.
     pub block: Option<u32>,
+    /// What it does; `None` for another L1 user's transaction.
+    pub payload: Option<T>,
+}
+
+/// A transaction to sign and send ([`Chain::submit`]).
+#[derive(Clone, Debug)]
+pub struct Outgoing<T> {
     /// What it does.
     pub payload: T,
+    /// Priority fee per gas (wei).
+    pub tip: u64,
+    /// The most it pays per blob gas (wei); `None`: whatever it takes.
+    pub max_blob_fee: Option<u64>,
+    /// Blobs it carries.
+    pub blobs: u32,
+    /// Bytes of calldata.
+    pub calldata: u64,
+    /// Execution gas beyond the base gas and the calldata's.
+    pub exec_gas: u64,
 }
 
 impl<T> L1Tx<T> {
@@ -114,6 +135,8 @@ impl Message for ChainMsg {
 pub enum ChainTimer {
     /// A validator's slot starts: it proposes.
     Propose(u64),
+    /// Another L1 user's blob transaction arrives at a validator.
+    Others,
 }
 
 /// One chain node's view.
@@ -151,6 +174,8 @@ pub struct Chain<T> {
     /// Next nonce to sign, per sender.
     signed_nonce: HashMap<NodeId, u64>,
     excess_blob_gas: u64,
+    /// Other users' transactions so far (each has its own sender id, above every node's).
+    others: u32,
 }
 
 impl<T> Chain<T> {
@@ -209,6 +234,7 @@ impl<T> Chain<T> {
             included_nonce: HashMap::new(),
             signed_nonce: HashMap::new(),
             excess_blob_gas: 0,
+            others: 0,
         }
     }
 
@@ -263,38 +289,79 @@ impl<T> Chain<T> {
         if let Some(&slot) = slots.get(next) {
             ctx.set_timer(self.start_of(slot).since(now), ChainTimer::Propose(slot).into());
         }
+        self.next_other(ctx);
+    }
+
+    /// Schedules the next arrival of another user's transaction at this validator, if any come.
+    fn next_other<P>(&self, ctx: &mut Context<'_, P>)
+    where
+        P: Protocol,
+        P::Timer: From<ChainTimer>,
+    {
+        let per_slot = self.config.others.blob_txs_per_slot / self.validators as f64;
+        if per_slot > 0.0 {
+            let slots = standard_exponential(ctx.rng()) / per_slot;
+            ctx.set_timer(
+                SimDuration::from_secs_f64_rounded(slots * self.config.slot.as_secs_f64()),
+                ChainTimer::Others.into(),
+            );
+        }
+    }
+
+    /// Another user's blob transaction arrives at validator `node`, with its own sender, fee cap
+    /// and tip.
+    fn other_arrives<P>(&mut self, node: NodeId, ctx: &mut Context<'_, P>)
+    where
+        P: Protocol,
+        P::Msg: From<ChainMsg>,
+        P::Timer: From<ChainTimer>,
+    {
+        let others = &self.config.others;
+        let (lo, hi) = (others.max_blob_fee.0 as f64, others.max_blob_fee.1 as f64);
+        let rng = ctx.rng();
+        let cap = math::exp(math::ln(lo) + rng.random::<f64>() * (math::ln(hi) - math::ln(lo)));
+        let tip = rng.random_range(others.tip.0..=others.tip.1);
+        let sender = self.index.len() as NodeId + self.others;
+        self.others += 1;
+        let id = self.txs.len() as TxId;
+        self.txs.push(L1Tx {
+            sender,
+            nonce: 0,
+            tip,
+            max_blob_fee: cap.round() as u128,
+            blobs: others.blobs,
+            calldata: 0,
+            gas: self.config.base_gas,
+            submitted: ctx.now(),
+            block: None,
+            payload: None,
+        });
+        self.take_tx(node, None, id, ctx);
+        self.next_other(ctx);
     }
 
     /// Signs and sends a transaction from `ctx.node()`: into its own mempool and its mesh if it
     /// is a chain node, else to a validator that takes it in. Returns its id.
-    #[allow(clippy::too_many_arguments)]
-    pub fn submit<P>(
-        &mut self,
-        payload: T,
-        tip: u64,
-        blobs: u32,
-        calldata: u64,
-        exec_gas: u64,
-        ctx: &mut Context<'_, P>,
-    ) -> TxId
+    pub fn submit<P>(&mut self, tx: Outgoing<T>, ctx: &mut Context<'_, P>) -> TxId
     where
         P: Protocol,
         P::Msg: From<ChainMsg>,
     {
         let sender = ctx.node();
         let nonce = self.signed_nonce.entry(sender).or_insert(0);
-        let gas = self.config.base_gas + exec_gas + calldata * self.config.calldata_gas_per_byte;
+        let gas = self.config.base_gas + tx.exec_gas + tx.calldata * self.config.calldata_gas_per_byte;
         let id = self.txs.len() as TxId;
         self.txs.push(L1Tx {
             sender,
             nonce: *nonce,
-            tip,
-            blobs,
-            calldata,
+            tip: tx.tip,
+            max_blob_fee: tx.max_blob_fee.map_or(u128::MAX, u128::from),
+            blobs: tx.blobs,
+            calldata: tx.calldata,
             gas,
             submitted: ctx.now(),
             block: None,
-            payload,
+            payload: Some(tx.payload),
         });
         *nonce += 1;
         let bytes = self.txs[id as usize].wire_bytes();
@@ -349,7 +416,11 @@ impl<T> Chain<T> {
         P::Msg: From<ChainMsg>,
         P::Timer: From<ChainTimer>,
     {
-        let ChainTimer::Propose(slot) = timer;
+        let ChainTimer::Propose(slot) = timer else {
+            self.other_arrives(node, ctx);
+            let head = self.head(node);
+            return head..head;
+        };
         let i = self.index[node as usize] as usize;
         let before = self.views[i].head;
         self.views[i].waiting = Some(slot);
@@ -439,16 +510,16 @@ impl<T> Chain<T> {
     /// Builds the next block from chain node `i`'s mempool.
     fn build(&mut self, i: usize, slot: u64) -> u32 {
         let (target, max, fraction) = self.config.blobs.values();
+        let fee = blob_base_fee(self.excess_blob_gas, fraction);
         let txs = &self.txs;
         let nonces = &self.included_nonce;
         let picked = self.views[i].mempool.pick(
             |id| {
                 let tx = &txs[id as usize];
-                Candidate { tip: tx.tip, blobs: tx.blobs, gas: tx.gas }
+                Candidate { tip: tx.tip, blobs: tx.blobs, gas: tx.gas, max_blob_fee: tx.max_blob_fee }
             },
             |sender| nonces.get(&sender).copied().unwrap_or(0),
-            max,
-            self.config.gas_limit,
+            (max, self.config.gas_limit, fee),
         );
         let number = self.blocks.len() as u32;
         let (mut blobs, mut gas_used, mut bytes) = (0, 0, HEADER_BYTES);
@@ -460,7 +531,6 @@ impl<T> Chain<T> {
             bytes += tx.wire_bytes();
             *self.included_nonce.entry(tx.sender).or_insert(0) += 1;
         }
-        let fee = blob_base_fee(self.excess_blob_gas, fraction);
         self.excess_blob_gas = fees::next_excess(self.excess_blob_gas, blobs, target);
         self.blocks.push(Block {
             slot,

@@ -100,6 +100,6 @@ impl Rollup {
             return;
         }
         let calldata = late.iter().map(|&tx| u64::from(self.txs.size[tx as usize])).sum();
-        self.chain.submit(Call::Force(late), self.config.tip, 0, calldata, self.config.contract_gas, ctx);
+        self.chain.submit(self.call(Call::Force(late), self.config.tip, 0, calldata), ctx);
     }
 }

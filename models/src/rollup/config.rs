@@ -60,9 +60,13 @@ pub struct RollupConfig {
     /// A batch is posted before it is full once its oldest data has waited this long.
     #[serde(default = "default_max_batch_delay")]
     pub max_batch_delay: SimDuration,
-    /// Priority fee per gas (wei) of a batch posted with nothing waiting before it; see `tip_for`.
+    /// Priority fee per gas (wei) of a batch posted with nothing waiting before it (the fee rule
+    /// is in `sequencer.rs`), and of every other rollup call.
     #[serde(default = "default_tip")]
     pub tip: u64,
+    /// The most the rollup pays per blob gas (wei); `None`: whatever the blob base fee is.
+    #[serde(default)]
+    pub max_blob_fee: Option<u64>,
     /// Execution gas of each call to the rollup's L1 contracts (a batch with its state root, a
     /// challenge, a bisection move, a proof, a forced transaction), beside data gas.
     #[serde(default = "default_contract_gas")]
@@ -134,6 +138,7 @@ impl Default for RollupConfig {
             calldata_per_batch: default_calldata_batch(),
             max_batch_delay: default_max_batch_delay(),
             tip: default_tip(),
+            max_blob_fee: Default::default(),
             contract_gas: default_contract_gas(),
             challenge_window: default_challenge_window(),
             clock: default_clock(),

@@ -252,11 +252,12 @@ impl Contract {
         }
         for &id in &block.txs {
             let tx = &chain.txs[id as usize];
+            let Some(call) = &tx.payload else { continue };
             let blob_gas = u64::from(tx.blobs) * BLOB_BYTES;
             self.gas += tx.gas + blob_gas;
             self.fees_wei +=
                 block.blob_base_fee.saturating_mul(u128::from(blob_gas)) + u128::from(tx.tip) * u128::from(tx.gas);
-            match &tx.payload {
+            match call {
                 Call::Batch(b) => self.take_batch(*b, tx.blobs, now, sequencer, txs, config, &mut events),
                 Call::Challenge(a) => self.open_dispute(*a, tx.sender, now, config, &mut events),
                 Call::Move { dispute, index } => self.take_move(*dispute, *index, tx.sender, now, config, &mut events),

@@ -27,7 +27,9 @@
 //! - Checkers: `escrow_violations` (releases that left the escrow below the L2 supply plus
 //!   pending withdrawals: the first, and each forged one), `early_withdrawals`, `bond_violations`, `oversize_blocks`.
 //!
-//! Time series: `l2_tps` (transactions landing on L1 per second) and `l1_backlog_bytes`.
+//! Time series: `l2_tps` (transactions landing on L1 per second), `l1_backlog_bytes` and
+//! `blob_base_fee_gwei` (the blob base fee of the newest L1 block; other L1 users' transactions,
+//! `chain.others`, compete for blobs and drive it).
 
 use serde_json::json;
 use simulator::report::median_with_never;
@@ -68,7 +70,7 @@ pub const METRICS: [&str; 24] = [
 ];
 
 /// Axis labels of the metrics, time series and the keys studies sweep.
-pub const LABELS: [(&str, &str); 21] = [
+pub const LABELS: [(&str, &str); 22] = [
     ("l2_throughput_tps", "L2 throughput (transactions landed on L1/s)"),
     ("soft_latency_p50_ms", "time to sequencer receipt (ms, median over transactions)"),
     ("safe_latency_p50_s", "time to finalised L1 data (s, median over transactions)"),
@@ -86,6 +88,7 @@ pub const LABELS: [(&str, &str); 21] = [
     ("forced_txs", "transactions included by force"),
     ("l2_tps", "transactions landing on L1 (/s)"),
     ("l1_backlog_bytes", "data waiting for L1 (bytes)"),
+    ("blob_base_fee_gwei", "L1 blob base fee (gwei per blob gas)"),
     ("protocol.rate", "offered load (L2 transactions/s)"),
     ("protocol.compression_ratio", "compression ratio (compressed / raw bytes)"),
     ("protocol.challenger_delay", "challenger delay"),
@@ -226,7 +229,11 @@ impl Model for Rollup {
         for &at in fates.landed.iter().filter(|&&t| t != NEVER && t <= end) {
             l2_tps.add(at, 1.0);
         }
-        let mut series = vec![l2_tps.finish(end)];
+        let mut blob_fee = TimeSeries::new("blob_base_fee_gwei", "l1", Aggregate::Last, self.series_bucket);
+        for block in self.chain.blocks.iter().filter(|b| b.time <= end) {
+            blob_fee.set(block.time, block.blob_base_fee as f64 / 1e9);
+        }
+        let mut series = vec![l2_tps.finish(end), blob_fee.finish(end)];
         if let Some(backlog) = &self.sequencer.backlog_series {
             series.push(backlog.clone().finish(end));
         }
@@ -269,6 +276,8 @@ impl Model for Rollup {
             "batches_refused": contract.rejected_batches,
             "challenges_refused": contract.refused_challenges,
             "inbox_entries": contract.inbox.len(),
+            "other_l1_txs": self.chain.txs.iter().filter(|tx| tx.payload.is_none()).count(),
+            "other_l1_txs_included": self.chain.txs.iter().filter(|tx| tx.payload.is_none() && tx.block.is_some()).count(),
             "built_on_wrong_finalized": contract.assertions.iter().filter(|a| a.tainted && !a.wrong && a.status == Status::Confirmed).count(),
             "escrow": contract.escrow,
             "l2_supply": contract.l2_supply,

@@ -25,7 +25,7 @@ pub use metrics::METRICS;
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 
 use crate::Wire;
-use crate::chain::{Chain, ChainMsg, ChainTimer};
+use crate::chain::{Chain, ChainMsg, ChainTimer, Outgoing};
 use client::Client;
 use l2::L2Txs;
 use sequencer::Sequencer;
@@ -198,6 +198,18 @@ impl Rollup {
     /// The L2 transactions of the sequencer's batch `batch`.
     pub fn batch_txs(&self, batch: u32) -> &[u32] {
         self.sequencer.txs_of(batch)
+    }
+
+    /// An L1 transaction of the rollup's contracts, under the fee cap of `max_blob_fee`.
+    fn call(&self, payload: Call, tip: u64, blobs: u32, calldata: u64) -> Outgoing<Call> {
+        Outgoing {
+            payload,
+            tip,
+            max_blob_fee: self.config.max_blob_fee,
+            blobs,
+            calldata,
+            exec_gas: self.config.contract_gas,
+        }
     }
 
     /// Executes the blocks of `blocks` that are new, then lets `node` react to each.

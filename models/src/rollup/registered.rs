@@ -100,7 +100,7 @@ impl Registered for Rollup {
     }
 
     fn series_names(_: &RollupConfig) -> Vec<String> {
-        vec!["l2_tps".to_string(), "l1_backlog_bytes".to_string()]
+        ["l2_tps", "l1_backlog_bytes", "blob_base_fee_gwei"].map(String::from).to_vec()
     }
 
     /// Blocks gossiped over the mesh, and the transactions clients send.

@@ -229,7 +229,7 @@ impl Rollup {
                 Posting::Blobs => (compressed.div_ceil(BLOB_USABLE_BYTES) as u32, 0),
                 Posting::Calldata => (0, compressed),
             };
-            self.chain.submit(Call::Batch(id), tip, blobs, calldata, self.config.contract_gas, ctx);
+            self.chain.submit(self.call(Call::Batch(id), tip, blobs, calldata), ctx);
         }
     }
 

@@ -52,7 +52,7 @@ impl Rollup {
 
     /// Sends the challenge of assertion `a` to L1.
     pub(super) fn challenge(&mut self, a: u32, ctx: &mut Context<'_, Self>) {
-        self.chain.submit(Call::Challenge(a), self.config.tip, 0, 0, self.config.contract_gas, ctx);
+        self.chain.submit(self.call(Call::Challenge(a), self.config.tip, 0, 0), ctx);
     }
 
     /// `side` sees dispute `d` move: if the turn is its own, it computes its next move.
@@ -68,6 +68,6 @@ impl Rollup {
     /// `node` has computed move `index` of dispute `d` (the proof when past the last move).
     pub(super) fn submit_move(&mut self, _node: NodeId, d: u32, index: u32, ctx: &mut Context<'_, Self>) {
         let call = if index > self.config.moves() { Call::Prove(d) } else { Call::Move { dispute: d, index } };
-        self.chain.submit(call, self.config.tip, 0, 0, self.config.contract_gas, ctx);
+        self.chain.submit(self.call(call, self.config.tip, 0, 0), ctx);
     }
 }
