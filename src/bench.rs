@@ -124,18 +124,10 @@ fn rollup_week_experiment() -> Experiment {
     network.topology = TopologyConfig::Complete;
     network.bandwidth =
         BandwidthConfig { upload: Bandwidth::BitsPerSec(100_000_000), download: Bandwidth::BitsPerSec(100_000_000) };
-    let role = |name: &str, nodes: RoleNodes| RoleConfig {
-        name: name.to_string(),
-        nodes,
-        cpu: None,
-        disk: None,
-        bandwidth: None,
-        region: None,
-    };
     network.roles = vec![
-        role("l1", RoleNodes::Count(ROLLUP_VALIDATORS)),
-        role("sequencer", RoleNodes::Count(1)),
-        role("verifiers", RoleNodes::Count(2)),
+        RoleConfig::new("l1", RoleNodes::Count(ROLLUP_VALIDATORS)),
+        RoleConfig::new("sequencer", RoleNodes::Count(1)),
+        RoleConfig::new("verifiers", RoleNodes::Count(2)),
     ];
     experiment.protocol = ProtocolConfig::new::<Rollup>(RollupConfig {
         rate: 10.0,

@@ -1,13 +1,17 @@
 //! Block relay end to end: coverage, exact hop timings of full and compact relay, the Bitcoin
 //! preset, mempool misses, forks and determinism.
 
+mod common;
+
+use common::metric;
+
 use std::path::Path;
 
 use models::Model;
 use models::bitcoin::{Bitcoin, BitcoinConfig, HashPower, Mempool, Relay, Validation, ValidationOrder};
 use simulator::config::{BandwidthConfig, Contention, LatencyConfig, NetworkConfig, TopologyConfig};
 use simulator::units::{Bandwidth, ByteSize};
-use simulator::{Limits, MetricValue, Report, RunStats, SimDuration, Simulation, World};
+use simulator::{Limits, Report, RunStats, SimDuration, Simulation, World};
 
 const DELTA: SimDuration = SimDuration::from_millis(50);
 const RATE: u64 = 10_000_000;
@@ -37,14 +41,6 @@ fn run(network: &NetworkConfig, config: BitcoinConfig, seed: u64) -> (Bitcoin, R
         Simulation::new(Bitcoin::new(config, network.nodes, seed), world, seed, Limits::default()).run();
     let report = bitcoin.report(&stats);
     (bitcoin, stats, report)
-}
-
-fn metric(report: &Report, name: &str) -> f64 {
-    match report.metric(name) {
-        Some(MetricValue::Count(c)) => c as f64,
-        Some(MetricValue::Real(r)) => r,
-        other => panic!("metric {name} is {other:?}"),
-    }
 }
 
 /// Transfer time of `bytes` over a `RATE` link, rounded up to the nanosecond as the network does.

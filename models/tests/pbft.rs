@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::metric;
+
 use std::path::Path;
 
 use models::Model;
@@ -36,14 +38,6 @@ fn run(network: &NetworkConfig, config: PbftConfig, seed: u64, until: SimDuratio
         Simulation::new(Pbft::new(config, network.nodes, (0..n).collect(), seed), world, seed, limits).run();
     let report = pbft.report(&stats);
     (pbft, stats, report)
-}
-
-fn metric(report: &Report, name: &str) -> f64 {
-    match report.metric(name) {
-        Some(MetricValue::Count(c)) => c as f64,
-        Some(MetricValue::Real(r)) => r,
-        other => panic!("metric {name} is {other:?}"),
-    }
 }
 
 fn is_missing(report: &Report, name: &str) -> bool {

@@ -4,32 +4,26 @@
 
 mod common;
 
-use std::path::Path;
+use common::metric;
 
-use models::Model;
 use models::chain::{BLOB_USABLE_BYTES, BlobParams, ChainConfig, OtherUsers};
-use models::registry::{Registered, Setting};
 use models::rollup::{Posting, Rollup, RollupConfig, Side, Status, TxSize};
 use simulator::config::{CrashConfig, NetworkConfig};
 use simulator::roles::{RoleConfig, RoleNodes};
-use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
+use simulator::{Report, SimDuration, SimTime};
 
 const DELTA: SimDuration = SimDuration::from_millis(10);
 const SEQUENCER: u32 = 8;
 const VERIFIERS: [u32; 2] = [9, 10];
-
-fn role(name: &str, nodes: RoleNodes) -> RoleConfig {
-    RoleConfig { name: name.to_string(), nodes, cpu: None, disk: None, bandwidth: None, region: None }
-}
 
 /// Eight L1 validators (0..8), the sequencer (8), two verifiers (9, 10) and two clients, with
 /// constant latency δ and no bandwidth limit.
 fn network() -> NetworkConfig {
     let mut network = common::constant_latency(13, DELTA);
     network.roles = vec![
-        role("l1", RoleNodes::Range(0, 8)),
-        role("sequencer", RoleNodes::Nodes(vec![SEQUENCER])),
-        role("verifiers", RoleNodes::Nodes(VERIFIERS.to_vec())),
+        RoleConfig::new("l1", RoleNodes::Range(0, 8)),
+        RoleConfig::new("sequencer", RoleNodes::Nodes(vec![SEQUENCER])),
+        RoleConfig::new("verifiers", RoleNodes::Nodes(VERIFIERS.to_vec())),
     ];
     network
 }
@@ -51,22 +45,7 @@ fn config() -> RollupConfig {
 }
 
 fn run(network: &NetworkConfig, config: &RollupConfig, until: SimDuration) -> (Rollup, Report) {
-    network.validate().unwrap();
-    let setting = Setting { network, stop_time: Some(until) };
-    Rollup::validate(config, &setting).unwrap();
-    let world = World::build(network, 5, Path::new(".")).unwrap();
-    let limits = Limits { time: Some(SimTime::ZERO + until), events: None };
-    let (rollup, stats) = Simulation::new(Rollup::build(config, &setting, 5), world, 5, limits).run();
-    let report = rollup.report(&stats);
-    (rollup, report)
-}
-
-fn metric(report: &Report, name: &str) -> f64 {
-    match report.metric(name) {
-        Some(MetricValue::Count(c)) => c as f64,
-        Some(MetricValue::Real(r)) => r,
-        other => panic!("{name}: {other:?}"),
-    }
+    common::run::<Rollup>(network, config, 5, until)
 }
 
 /// The checkers found nothing.

@@ -4,15 +4,14 @@
 
 mod common;
 
-use std::path::Path;
+use common::metric;
 
-use models::Model;
 use models::pbft::{Costs, Load, PbftConfig};
 use models::registry::{Registered, Setting};
 use models::sharding::{Assignment, Locking, Mechanism, ScriptedTransfer, Sharding, ShardingConfig, Validators};
 use simulator::config::{CrashConfig, FaultsConfig, LatencyConfig, LinkLoss, NetworkConfig};
 use simulator::roles::{RoleConfig, RoleNodes};
-use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
+use simulator::{Report, SimDuration, SimTime};
 
 const DELTA: SimDuration = SimDuration::from_millis(10);
 
@@ -41,22 +40,7 @@ fn transfer(at: SimDuration, client: u32, accounts: &[u32], amount: u64) -> Scri
 }
 
 fn run(network: &NetworkConfig, config: &ShardingConfig, seed: u64, until: SimDuration) -> (Sharding, Report) {
-    network.validate().unwrap();
-    let setting = Setting { network, stop_time: Some(until) };
-    Sharding::validate(config, &setting).unwrap();
-    let world = World::build(network, seed, Path::new(".")).unwrap();
-    let limits = Limits { time: Some(SimTime::ZERO + until), events: None };
-    let (sharding, stats) = Simulation::new(Sharding::build(config, &setting, seed), world, seed, limits).run();
-    let report = sharding.report(&stats);
-    (sharding, report)
-}
-
-fn metric(report: &Report, name: &str) -> f64 {
-    match report.metric(name) {
-        Some(MetricValue::Count(c)) => c as f64,
-        Some(MetricValue::Real(r)) => r,
-        other => panic!("{name}: {other:?}"),
-    }
+    common::run::<Sharding>(network, config, seed, until)
 }
 
 /// The checkers found nothing and nothing was left undone.
@@ -146,14 +130,7 @@ fn an_older_transfer_waits_under_wait_die_and_aborts_under_no_wait() {
 /// clients. A role named for two shards is refused.
 #[test]
 fn committees_can_be_a_role_per_shard() {
-    let role = |name: &str, nodes: RoleNodes| RoleConfig {
-        name: name.to_string(),
-        nodes,
-        cpu: None,
-        disk: None,
-        bandwidth: None,
-        region: None,
-    };
+    let role = RoleConfig::new;
     let mut network = network(14);
     network.roles = vec![role("near", RoleNodes::Range(0, 4)), role("far", RoleNodes::Nodes(vec![8, 9, 10, 11]))];
     let mut config = scripted(Mechanism::TwoPhaseShard, vec![transfer(SimDuration::ZERO, 5, &[1, 60], 5)]);

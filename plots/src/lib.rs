@@ -192,6 +192,11 @@ impl<'a> Prepared<'a> {
         let (Some(x_range), Some(y_range)) = (range(&xs), range(&ys)) else {
             return Err(PlotError::NoData(chart.title.clone()));
         };
+        // Every category gets the same room, the outer ones included.
+        let x_range = match &chart.x_categories {
+            Some(names) => (-0.5, names.len() as f64 - 0.5),
+            None => x_range,
+        };
         Ok(Prepared { chart, series, x_range, y_range })
     }
 }
@@ -250,6 +255,16 @@ fn emptiest_corner(p: &Prepared<'_>) -> SeriesLabelPosition {
         .map_or(SeriesLabelPosition::UpperLeft, |c| c.0)
 }
 
+/// How far series `i` of `count` sits from its category's centre: the series spread over at most
+/// half the gap between categories.
+fn dodge(i: usize, count: usize) -> f64 {
+    if count <= 1 {
+        return 0.0;
+    }
+    let step = 0.5 / count as f64;
+    (i as f64 - (count - 1) as f64 / 2.0) * step
+}
+
 fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -> Result<(), String> {
     let chart_spec = p.chart;
     root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -298,17 +313,27 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
                 chart.draw_series([Polygon::new(outline, color.mix(0.2).filled())]).map_err(|e| e.to_string())?;
             }
         }
-        chart
-            .draw_series(LineSeries::new(data.iter().map(|d| (d.x, d.y)), color.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label(spec.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        // Categories are not a continuum: their points stand alone (no line through them), each
+        // series a little to the side of the others so that their error bars do not overlap.
+        let shift = if chart_spec.x_categories.is_some() { dodge(i, chart_spec.series.len()) } else { 0.0 };
+        if chart_spec.x_categories.is_some() {
+            chart
+                .draw_series(data.iter().map(|d| Circle::new((d.x + shift, d.y), 5, color.filled())))
+                .map_err(|e| e.to_string())?
+                .label(spec.label.clone())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+        } else {
+            chart
+                .draw_series(LineSeries::new(data.iter().map(|d| (d.x, d.y)), color.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(spec.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
         if !chart_spec.bands {
             chart
-                .draw_series(
-                    data.iter()
-                        .filter_map(|d| d.interval.map(|(lo, hi)| ErrorBar::new_vertical(d.x, lo, d.y, hi, color, 8))),
-                )
+                .draw_series(data.iter().filter_map(|d| {
+                    d.interval.map(|(lo, hi)| ErrorBar::new_vertical(d.x + shift, lo, d.y, hi, color, 8))
+                }))
                 .map_err(|e| e.to_string())?;
         }
     }
@@ -396,6 +421,34 @@ mod tests {
         for text in ["Reach time vs nodes", "network.nodes", "reach_p50_ms", "100KB", "1MB", "target"] {
             assert!(svg.contains(text), "`{text}` missing from the SVG");
         }
+    }
+
+    #[test]
+    fn categories_get_points_with_error_bars_side_by_side_and_no_line() {
+        let mut chart = sample();
+        chart.x_categories = Some(vec!["Full".into(), "Compact".into()]);
+        chart.log_x = false;
+        chart.reference = None;
+        for (k, series) in chart.series.iter_mut().enumerate() {
+            series.data =
+                (0..2).map(|x| Datum { x: f64::from(x), y: 5.0 + k as f64, interval: Some((4.0, 7.0)) }).collect();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let svg = |chart: &Chart, name: &str| {
+            let path = dir.path().join(name);
+            draw(chart, &path).unwrap();
+            std::fs::read_to_string(&path).unwrap()
+        };
+        let points = svg(&chart, "categories.svg");
+        assert!(points.contains("Full") && points.contains("Compact"));
+        // A point per series and category, the centre mark of each error bar, one per legend entry.
+        assert_eq!(points.matches("<circle").count(), 2 * 2 * 2 + 2);
+        // Series lines are the only ones drawn two pixels wide.
+        let lines = svg(&Chart { x_categories: None, ..chart.clone() }, "numbers.svg");
+        let wide =
+            |svg: &str| svg.lines().filter(|l| l.contains("<polyline") && l.contains(r#"stroke-width="2""#)).count();
+        assert!(wide(&lines) >= 2 && wide(&points) == 0, "no line joins categories");
+        assert_eq!((dodge(0, 2), dodge(1, 2), dodge(0, 1)), (-0.125, 0.125, 0.0));
     }
 
     #[test]

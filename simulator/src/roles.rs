@@ -154,6 +154,11 @@ impl Roles {
 }
 
 impl RoleConfig {
+    /// A role named `name` over `nodes`, with the network section's machines and placement.
+    pub fn new(name: &str, nodes: RoleNodes) -> Self {
+        RoleConfig { name: name.to_string(), nodes, cpu: None, disk: None, bandwidth: None, region: None }
+    }
+
     /// Checks the role's own machines and region; paths are below the role.
     fn check_resources(&self, network: &NetworkConfig) -> Result<(), ConfigError> {
         if let Some(cpu) = &self.cpu {

@@ -12,7 +12,7 @@ use simulator::units::{Bandwidth, Throughput};
 use simulator::{SimDuration, SimTime, World};
 
 fn role(name: &str, nodes: RoleNodes) -> RoleConfig {
-    RoleConfig { name: name.to_string(), nodes, cpu: None, disk: None, bandwidth: None, region: None }
+    RoleConfig::new(name, nodes)
 }
 
 fn network(nodes: u32, roles: Vec<RoleConfig>) -> NetworkConfig {

@@ -212,6 +212,19 @@ impl Rollup {
         }
     }
 
+    /// Starts `node`'s timers: its slots and other users' arrivals (L1 validators), L2 blocks
+    /// (the sequencer), its users' transactions (a client).
+    fn start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
+        if self.chain.is_member(node) {
+            self.chain.on_start(node, ctx);
+        }
+        if node == self.sequencer.node {
+            ctx.set_timer(self.config.l2_block, Timer::Seal);
+        } else if let Some(c) = self.client_of[node as usize] {
+            self.client_starts(c, ctx);
+        }
+    }
+
     /// Executes the blocks of `blocks` that are new, then lets `node` react to each.
     fn blocks_applied(&mut self, node: NodeId, blocks: std::ops::Range<u32>, ctx: &mut Context<'_, Self>) {
         for number in blocks {
@@ -235,14 +248,7 @@ impl Protocol for Rollup {
     type DiskJob = ();
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        if self.chain.is_member(node) {
-            self.chain.on_start(node, ctx);
-        }
-        if node == self.sequencer.node {
-            ctx.set_timer(self.config.l2_block, Timer::Seal);
-        } else if let Some(c) = self.client_of[node as usize] {
-            self.client_starts(c, ctx);
-        }
+        self.start(node, ctx);
     }
 
     fn on_message(&mut self, node: NodeId, from: NodeId, msg: Msg, ctx: &mut Context<'_, Self>) {
@@ -284,14 +290,8 @@ impl Protocol for Rollup {
 
     fn on_disk_done(&mut self, _node: NodeId, _job: (), _ctx: &mut Context<'_, Self>) {}
 
+    /// A node back from a crash starts its timers again; its state survived.
     fn on_recover(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        if self.chain.is_member(node) {
-            self.chain.on_start(node, ctx);
-        }
-        if node == self.sequencer.node {
-            ctx.set_timer(self.config.l2_block, Timer::Seal);
-        } else if let Some(c) = self.client_of[node as usize] {
-            self.client_starts(c, ctx);
-        }
+        self.start(node, ctx);
     }
 }

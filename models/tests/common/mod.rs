@@ -1,9 +1,14 @@
-//! Networks shared by the model tests.
+//! Networks, runs and metric reads shared by the model tests.
 
-use simulator::SimDuration;
+#![allow(dead_code)] // Each test file uses a different part of this helper.
+
+use std::path::Path;
+
+use models::registry::{Registered, Setting};
 use simulator::config::{BandwidthConfig, Contention, CpuConfig, LatencyConfig, NetworkConfig, TopologyConfig};
 use simulator::disk::DiskConfig;
 use simulator::units::{Bandwidth, Throughput};
+use simulator::{Limits, MetricValue, Report, SimDuration, SimTime, Simulation, World};
 
 /// `nodes` nodes on a complete graph with constant latency `delta`, no bandwidth limit, one core
 /// each and free disks: message timings are whole multiples of `delta`.
@@ -27,5 +32,27 @@ pub fn constant_latency(nodes: u32, delta: SimDuration) -> NetworkConfig {
         },
         faults: Default::default(),
         roles: Vec::new(),
+    }
+}
+
+/// Runs protocol `P` with `config` on `network` until `until` (both validated first), and its
+/// report.
+pub fn run<P: Registered>(network: &NetworkConfig, config: &P::Config, seed: u64, until: SimDuration) -> (P, Report) {
+    network.validate().unwrap();
+    let setting = Setting { network, stop_time: Some(until) };
+    P::validate(config, &setting).unwrap();
+    let world = World::build(network, seed, Path::new(".")).unwrap();
+    let limits = Limits { time: Some(SimTime::ZERO + until), events: None };
+    let (protocol, stats) = Simulation::new(P::build(config, &setting, seed), world, seed, limits).run();
+    let report = protocol.report(&stats);
+    (protocol, report)
+}
+
+/// Metric `name` of `report` as a number; missing is a test failure.
+pub fn metric(report: &Report, name: &str) -> f64 {
+    match report.metric(name) {
+        Some(MetricValue::Count(c)) => c as f64,
+        Some(MetricValue::Real(r)) => r,
+        other => panic!("{name}: {other:?}"),
     }
 }
