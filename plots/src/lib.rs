@@ -255,6 +255,79 @@ fn emptiest_corner(p: &Prepared<'_>) -> SeriesLabelPosition {
         .map_or(SeriesLabelPosition::UpperLeft, |c| c.0)
 }
 
+/// A linear coordinate whose ticks are chosen here rather than by plotters (which puts them at
+/// 1.58, 2.51, ... on a log axis drawn as log10 values).
+struct Ticked {
+    range: plotters::coord::types::RangedCoordf64,
+    keys: Vec<f64>,
+}
+
+impl Ticked {
+    fn new((lo, hi): (f64, f64), keys: Vec<f64>) -> Self {
+        Ticked { range: (lo..hi).into(), keys }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.range.map(value, limit)
+    }
+
+    /// The chosen ticks (every other one, or fewer, where they would crowd); no light grid.
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            return Vec::new();
+        }
+        let every = self.keys.len().div_ceil(hint.max_num_points().max(1)).max(1);
+        self.keys.iter().copied().step_by(every).collect()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.range()
+    }
+}
+
+/// Tick positions on an axis spanning `range`: on a log axis (values are log10) 1, 2 and 5 times
+/// each power of ten, or every whole multiple where a range spans less than that gives; on a
+/// linear axis multiples of a 1-2-5 step, four to ten of them.
+fn key_points((lo, hi): (f64, f64), log: bool) -> Vec<f64> {
+    let within = |v: &f64| *v >= lo && *v <= hi;
+    if log {
+        let decades = libm::floor(lo) as i32..=libm::ceil(hi) as i32;
+        for multiples in [&[1.0, 2.0, 5.0][..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]] {
+            let keys: Vec<f64> = decades
+                .clone()
+                .flat_map(|d| multiples.iter().map(move |m| libm::log10(m * libm::pow(10.0, f64::from(d)))))
+                .filter(within)
+                .collect();
+            if keys.len() >= 3 {
+                return keys;
+            }
+        }
+    }
+    let span = (hi - lo).max(f64::MIN_POSITIVE);
+    let magnitude = libm::pow(10.0, libm::floor(libm::log10(span / 5.0)));
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|step| span / step <= 10.0)
+        .unwrap_or(10.0 * magnitude);
+    let first = libm::ceil(lo / step) as i64;
+    let last = libm::floor(hi / step) as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+/// The x axis's ticks: each category, or [`key_points`].
+fn x_keys(p: &Prepared<'_>) -> Vec<f64> {
+    match &p.chart.x_categories {
+        Some(names) => (0..names.len()).map(|i| i as f64).collect(),
+        None => key_points(p.x_range, p.chart.log_x),
+    }
+}
+
 /// How far series `i` of `count` sits from its category's centre: the series spread over at most
 /// half the gap between categories.
 fn dodge(i: usize, count: usize) -> f64 {
@@ -273,7 +346,10 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(p.x_range.0..p.x_range.1, p.y_range.0..p.y_range.1)
+        .build_cartesian_2d(
+            Ticked::new(p.x_range, x_keys(p)),
+            Ticked::new(p.y_range, key_points(p.y_range, chart_spec.log_y)),
+        )
         .map_err(|e| e.to_string())?;
     let categories = chart_spec.x_categories.clone();
     let x_format = move |v: &f64| match &categories {
@@ -449,6 +525,22 @@ mod tests {
             |svg: &str| svg.lines().filter(|l| l.contains("<polyline") && l.contains(r#"stroke-width="2""#)).count();
         assert!(wide(&lines) >= 2 && wide(&points) == 0, "no line joins categories");
         assert_eq!((dodge(0, 2), dodge(1, 2), dodge(0, 1)), (-0.125, 0.125, 0.0));
+    }
+
+    #[test]
+    fn ticks_fall_on_one_two_five() {
+        let values = |keys: Vec<f64>| keys.into_iter().map(|k| tick(k, true)).collect::<Vec<_>>();
+        // 0.04 s to 2 s on a log axis.
+        let keys = key_points((libm::log10(0.04), libm::log10(2.2)), true);
+        assert_eq!(values(keys), ["0.05", "0.1", "0.2", "0.5", "1", "2"]);
+        // Within one decade: every whole multiple.
+        assert_eq!(
+            values(key_points((libm::log10(150.0), libm::log10(700.0)), true)),
+            ["200", "300", "400", "500", "600", "700"]
+        );
+        assert_eq!(key_points((180.0, 2250.0), false), [500.0, 1000.0, 1500.0, 2000.0]);
+        let labels: Vec<String> = key_points((-0.05, 1.05), false).into_iter().map(|k| tick(k, false)).collect();
+        assert_eq!(labels, ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
     }
 
     #[test]
