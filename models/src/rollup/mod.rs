@@ -126,8 +126,8 @@ pub struct Rollup {
     chain: Chain<Call>,
     contract: Contract,
     sequencer: Sequencer,
-    /// Node → verifier index.
-    verifier_of: Vec<Option<u32>>,
+    /// Whether each node is a verifier.
+    is_verifier: Vec<bool>,
     /// Node → client index.
     client_of: Vec<Option<u32>>,
     clients: Vec<Client>,
@@ -154,9 +154,9 @@ impl Rollup {
     ) -> Self {
         let followers: Vec<NodeId> = std::iter::once(sequencer).chain(verifiers.iter().copied()).collect();
         let chain = Chain::new(config.chain.clone(), l1, &followers, nodes, until, seed);
-        let mut verifier_of = vec![None; nodes as usize];
-        for (i, &v) in verifiers.iter().enumerate() {
-            verifier_of[v as usize] = Some(i as u32);
+        let mut is_verifier = vec![false; nodes as usize];
+        for &v in verifiers {
+            is_verifier[v as usize] = true;
         }
         let mut client_of = vec![None; nodes as usize];
         for (i, &c) in clients.iter().enumerate() {
@@ -169,7 +169,7 @@ impl Rollup {
             contract: Contract::new(&config, sequencer),
             sequencer: Sequencer::new(sequencer, bucket),
             chain,
-            verifier_of,
+            is_verifier,
             client_of,
             clients,
             txs: L2Txs::default(),
@@ -234,7 +234,7 @@ impl Rollup {
             }
             if node == self.sequencer.node {
                 self.sequencer_reacts(number, ctx);
-            } else if self.verifier_of[node as usize].is_some() {
+            } else if self.is_verifier[node as usize] {
                 self.verifier_reacts(number, ctx);
             }
         }
@@ -279,12 +279,12 @@ impl Protocol for Rollup {
         }
     }
 
-    fn on_cpu_done(&mut self, node: NodeId, job: Job, ctx: &mut Context<'_, Self>) {
+    fn on_cpu_done(&mut self, _node: NodeId, job: Job, ctx: &mut Context<'_, Self>) {
         match job {
             Job::Execute(block) => self.executed(block, ctx),
             Job::Compress(batch) => self.compressed(batch, ctx),
             Job::Reexecute(assertion) => self.reexecuted(assertion, ctx),
-            Job::Move { dispute, index } => self.submit_move(node, dispute, index, ctx),
+            Job::Move { dispute, index } => self.submit_move(dispute, index, ctx),
         }
     }
 

@@ -64,6 +64,8 @@ pub struct Sequencer {
     pub batches: Vec<Batch>,
     posted: usize,
     last_batch: Option<u32>,
+    /// After a rollback: everything sealed is cut into batches at the next seal, whatever its age.
+    repost: bool,
     /// Compressed bytes cut and not yet seen on L1.
     pub backlog: u64,
     /// The largest backlog.
@@ -87,6 +89,7 @@ impl Sequencer {
             batches: Vec::new(),
             posted: 0,
             last_batch: None,
+            repost: false,
             backlog: 0,
             backlog_max: 0,
             backlog_series: Some(TimeSeries::new("l1_backlog_bytes", "sequencer", Aggregate::Last, bucket)),
@@ -181,7 +184,7 @@ impl Rollup {
         let seq = &self.sequencer;
         if seq.batched < seq.sealed_end {
             let oldest = seq.blocks[seq.blocks.partition_point(|b| b.end <= seq.batched)].sealed_at;
-            if ctx.now().since(oldest) >= self.config.max_batch_delay {
+            if seq.repost || ctx.now().since(oldest) >= self.config.max_batch_delay {
                 let (end, raw) = (seq.sealed_end, seq.unbatched_raw);
                 self.cut(end, raw, ctx);
             }
@@ -190,6 +193,7 @@ impl Rollup {
 
     fn cut(&mut self, end: u32, raw: u64, ctx: &mut Context<'_, Self>) {
         let seq = &mut self.sequencer;
+        seq.repost = false;
         let id = seq.batches.len() as u32;
         let compressed = (raw as f64 * self.config.compression_ratio).ceil() as u64;
         seq.batches.push(Batch {
@@ -244,7 +248,7 @@ impl Rollup {
                 }
                 Event::Rejected(batch) => self.landed(batch, now),
                 Event::Opened(d) | Event::Moved(d) => self.play(d, Side::Defender, ctx),
-                Event::Resolved(d) => self.roll_back(d, now),
+                Event::Resolved(d) => self.roll_back(d),
                 Event::Inbox(entry) => {
                     let list = self.contract.inbox[entry as usize].txs.clone();
                     for tx in list {
@@ -262,7 +266,7 @@ impl Rollup {
 
     /// A lost dispute removed an assertion and those built on it: their transactions are cut
     /// into batches again, on top of the last assertion standing.
-    fn roll_back(&mut self, d: u32, now: SimTime) {
+    fn roll_back(&mut self, d: u32) {
         let dispute = &self.contract.disputes[d as usize];
         if dispute.resolved.map(|(_, loser)| loser) != Some(Side::Defender) {
             return;
@@ -279,8 +283,6 @@ impl Rollup {
             .iter()
             .map(|&tx| u64::from(self.txs.size[tx as usize]))
             .sum();
-        // Everything waiting is posted at the next seal, whatever its age.
-        let oldest = seq.blocks.partition_point(|b| b.end <= first);
-        seq.blocks[oldest].sealed_at = SimTime(now.0.saturating_sub(self.config.max_batch_delay.0));
+        seq.repost = true;
     }
 }

@@ -2,7 +2,7 @@
 //! first wrong root; both sides of a dispute answer each move they see with the next one after
 //! computing it, and the challenger ends the game with the one-step proof.
 
-use simulator::{Context, NodeId, SimDuration};
+use simulator::{Context, SimDuration};
 
 use super::contract::{Event, Side, Status};
 use super::{Call, Job, Rollup, Timer};
@@ -65,8 +65,8 @@ impl Rollup {
         ctx.run_cpu(self.config.move_cost, Job::Move { dispute: d, index });
     }
 
-    /// `node` has computed move `index` of dispute `d` (the proof when past the last move).
-    pub(super) fn submit_move(&mut self, _node: NodeId, d: u32, index: u32, ctx: &mut Context<'_, Self>) {
+    /// The node at `ctx.node()` has computed move `index` of dispute `d` (the proof when past the last move).
+    pub(super) fn submit_move(&mut self, d: u32, index: u32, ctx: &mut Context<'_, Self>) {
         let call = if index > self.config.moves() { Call::Prove(d) } else { Call::Move { dispute: d, index } };
         self.chain.submit(self.call(call, self.config.tip, 0, 0), ctx);
     }
