@@ -1,6 +1,7 @@
 //! `chainsim bench`: engine throughput and memory on fixed scenarios (flooding, PBFT under
 //! saturating load, Bitcoin block relay, sharding at 32 shards, rollups: the largest points of
-//! the two rollup studies and a simulated week on 100 L1 validators). Each scenario runs in its own child process so that its
+//! the two rollup studies and a simulated week on 100 L1 validators, the largest points of the
+//! two bridge studies). Each scenario runs in its own child process so that its
 //! peak memory is its own; `--repeat` runs it several times and keeps the fastest.
 
 use std::process::Command;
@@ -49,7 +50,7 @@ enum Workload {
     RollupWeek,
 }
 
-const SCENARIOS: [Scenario; 11] = [
+const SCENARIOS: [Scenario; 13] = [
     Scenario {
         name: "flood-10k-fifo",
         workload: Workload::Flood { nodes: 10_000, items: 10, contention: Contention::Fifo },
@@ -89,6 +90,25 @@ const SCENARIOS: [Scenario; 11] = [
         },
     },
     Scenario { name: "rollup-week-100", workload: Workload::RollupWeek },
+    // The largest points: 32 confirmations, m = 7, a light client (headers and acknowledgements
+    // relayed both ways); all nine validators colluding with a 16-block reorganisation and 12
+    // confirmations.
+    Scenario {
+        name: "bridge-latency",
+        workload: Workload::StudyPoint {
+            file: "bridge-latency.ron",
+            text: include_str!("../experiments/bridge-latency.ron"),
+            point: 35,
+        },
+    },
+    Scenario {
+        name: "bridge-attacks",
+        workload: Workload::StudyPoint {
+            file: "bridge-attacks.ron",
+            text: include_str!("../experiments/bridge-attacks.ron"),
+            point: 149,
+        },
+    },
 ];
 
 /// The experiment of a scenario, with its grid expanded.

@@ -80,9 +80,10 @@ enum Command {
         set: Vec<String>,
     },
     /// Run fault swarms: random fault schedules within f, checking on every seed what must never
-    /// happen (PBFT: safety; sharding: atomicity, conservation, double spends and PBFT safety).
+    /// happen (PBFT: safety; sharding: atomicity, conservation, double spends and PBFT safety;
+    /// Bridge: conservation).
     Swarm {
-        /// The protocol: Pbft or Sharding.
+        /// The protocol: Pbft, Sharding or Bridge.
         #[arg(long, default_value = "Pbft", value_parser = parse_subject)]
         protocol: Subject,
         /// Number of seeds.
@@ -98,7 +99,7 @@ enum Command {
         #[arg(long, default_value = "results/swarm")]
         out: PathBuf,
     },
-    /// Measure events per second and peak memory on fixed flooding, PBFT, Bitcoin and sharding scenarios.
+    /// Measure events per second and peak memory on fixed flooding, PBFT, Bitcoin, sharding, rollup and bridge scenarios.
     Bench {
         /// Run only this scenario, in this process (e.g. flood-10k-fifo), printing one JSON line
         /// per run.

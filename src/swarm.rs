@@ -1,4 +1,4 @@
-//! `chainsim swarm`: fault swarms of PBFT or of sharding over a range of seeds.
+//! `chainsim swarm`: fault swarms of PBFT, sharding or a bridge over a range of seeds.
 
 use std::path::Path;
 

@@ -84,6 +84,20 @@ const PINS: &[(&str, usize, u32, &str, &str)] = &[
         "613269afee1f7c39",
         "l2_throughput_tps=0.9864883496484214 soft_latency_p50_ms=1107.810905 safe_latency_p50_s=806.805137583 final_latency_p50_s=648547.856082942 withdrawal_latency_p50_s=650825.5973785114 l1_bytes_per_tx=2144.8450553415346 l1_cost_per_tx_gas=4120.648409585549 l1_fee_per_tx_gwei=2068.423294316526 batch_fill_ratio=0.05622245789399741 l1_backlog_max_bytes=5130420 disputes=1 dispute_duration_s=252 rolled_back_txs=85613 invalid_finalized=0 slashed_bonds=1000 forced_txs=0 missed_slots=0 escrow_violations=0 early_withdrawals=0 bond_violations=0 oversize_blocks=0 not_final=0 messages_sent=5189360 events=20603337",
     ),
+    (
+        "bridge-latency.ron",
+        14,
+        0,
+        "39e6844293934977",
+        "deposit_latency_p50_s=56.192778996 deposit_latency_p99_s=62.002037443 withdraw_latency_p50_s=11.875806046 bridge_throughput_tps=2.017333333333333 stalled_transfers=0 refunded_transfers=0 conservation_violations=0 forged_value=0 value_at_risk=808131 detection_delay_s= refused_calls=3660 gas_per_transfer=327022.57447389996 messages_sent=1820377 events=6109679",
+    ),
+    (
+        "bridge-attacks.ron",
+        85,
+        0,
+        "4457cc1816c1c7d5",
+        "deposit_latency_p50_s=56.325135906 deposit_latency_p99_s=62.00853093 withdraw_latency_p50_s=12.242958208 bridge_throughput_tps=2.0341666666666667 stalled_transfers=0 refunded_transfers=0 conservation_violations=2 forged_value=583144 value_at_risk=548325 detection_delay_s=0 refused_calls=3027 gas_per_transfer=326959.62999669637 messages_sent=1490335 events=5002421",
+    ),
 ];
 
 fn shipped(file: &str) -> std::path::PathBuf {

@@ -155,5 +155,5 @@ fn a_protocol_registered_by_one_line_runs_through_the_command_line() {
 
     // A second registration of the same protocol is harmless.
     models::registry::register::<PingPong>().unwrap();
-    assert_eq!(models::registry::names(), ["Flood", "Bitcoin", "Pbft", "Sharding", "Rollup", "PingPong"]);
+    assert_eq!(models::registry::names(), ["Flood", "Bitcoin", "Pbft", "Sharding", "Rollup", "Bridge", "PingPong"]);
 }

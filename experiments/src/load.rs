@@ -138,11 +138,16 @@ pub(crate) fn ron_options() -> ron::Options {
 
 /// Parses experiment text; `path` only labels errors.
 pub fn parse(text: &str, path: &Path) -> Result<Experiment, InputError> {
-    ron_options().from_str(text).map_err(|e| InputError::Parse {
-        path: path.to_path_buf(),
-        line: e.span.start.line,
-        column: e.span.start.col,
-        message: e.code.to_string(),
+    ron_options().from_str(text).map_err(|e| {
+        let (line, column) = (e.span.start.line, e.span.start.col);
+        // Inside a protocol section the error comes back as text, through erased-serde.
+        let out_of_bounds = e.code.to_string() == ron::Error::IntegerOutOfBounds.to_string();
+        let hint = if out_of_bounds { ": this key takes a whole number in its range (counts are ≥ 0)" } else { "" };
+        let message = match crate::key_at::key_at(text, line, column) {
+            Some(key) => format!("{key}: {}{hint}", e.code),
+            None => format!("{}{hint}", e.code),
+        };
+        InputError::Parse { path: path.to_path_buf(), line, column, message }
     })
 }
 

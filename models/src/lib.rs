@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod arrivals;
 pub mod bitcoin;
+pub mod bridge;
 pub mod chain;
 pub mod flood;
 pub mod pbft;
@@ -21,6 +23,7 @@ pub const PROTOCOLS: &[&dyn ProtocolEntry] = &[
     &Entry::<pbft::Pbft>::NEW,
     &Entry::<sharding::Sharding>::NEW,
     &Entry::<rollup::Rollup>::NEW,
+    &Entry::<bridge::Bridge>::NEW,
 ];
 
 use simulator::config::ConfigError;

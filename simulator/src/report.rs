@@ -72,6 +72,19 @@ pub fn median_with_never(values: &[Option<f64>]) -> Option<f64> {
     median.is_finite().then_some(median)
 }
 
+/// Nearest-rank quantile `q` (0 < q ≤ 1) of values where `None` means "never" (+∞); `None` if
+/// there are no values or the quantile itself is never.
+pub fn quantile_with_never(values: &[Option<f64>], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted: Vec<f64> = values.iter().map(|v| v.unwrap_or(f64::INFINITY)).collect();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    let value = sorted[rank - 1];
+    value.is_finite().then_some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +96,19 @@ mod tests {
         assert_eq!(median_with_never(&[Some(1.0), None, Some(2.0)]), Some(2.0));
         assert_eq!(median_with_never(&[Some(1.0), None]), None);
         assert_eq!(median_with_never(&[]), None);
+    }
+
+    #[test]
+    fn quantiles_by_nearest_rank_with_never_last() {
+        let values: Vec<Option<f64>> = (1..=100).map(|v| Some(f64::from(v))).collect();
+        assert_eq!(quantile_with_never(&values, 0.5), Some(50.0));
+        assert_eq!(quantile_with_never(&values, 0.99), Some(99.0));
+        let mut censored = values.clone();
+        censored[0] = None;
+        censored[1] = None;
+        assert_eq!(quantile_with_never(&censored, 0.99), None, "two of a hundred never finished");
+        assert_eq!(quantile_with_never(&censored, 0.5), Some(52.0));
+        assert_eq!(quantile_with_never(&[], 0.5), None);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Seeded fault swarms: every seed draws a small network, a workload and a random fault schedule
 //! within the protocol's tolerance, runs it, and checks what must never happen (correct replicas
-//! disagreeing; for sharding also broken atomicity or conservation and double spends). A failing
+//! disagreeing; for sharding also broken atomicity or conservation and double spends; for a
+//! bridge, a breach of conservation). A failing
 //! seed is reproduced by running that seed alone, or by running the experiment file
 //! [`case_file`] prints.
 
+mod bridge;
 mod pbft;
 mod sharding;
 
@@ -31,11 +33,14 @@ pub enum Subject {
     Pbft,
     /// Sharded PBFT committees with cross-shard transfers.
     Sharding,
+    /// A bridge between two chains.
+    Bridge,
 }
 
 impl Subject {
     /// Every subject, by its name on the command line.
-    pub const ALL: [(&'static str, Subject); 2] = [("Pbft", Subject::Pbft), ("Sharding", Subject::Sharding)];
+    pub const ALL: [(&'static str, Subject); 3] =
+        [("Pbft", Subject::Pbft), ("Sharding", Subject::Sharding), ("Bridge", Subject::Bridge)];
 
     /// Its name.
     pub fn name(self) -> &'static str {
@@ -47,6 +52,7 @@ impl Subject {
         match self {
             Subject::Pbft => pbft::case(seed),
             Subject::Sharding => sharding::case(seed),
+            Subject::Bridge => bridge::case(seed),
         }
     }
 
@@ -55,6 +61,7 @@ impl Subject {
         match self {
             Subject::Pbft => "clients served in the last second",
             Subject::Sharding => "no lock held and no value in flight after the drain",
+            Subject::Bridge => "no transfer unfinished at the end",
         }
     }
 
@@ -147,6 +154,7 @@ pub fn run(subject: Subject, seed: u64) -> Result<Outcome, String> {
     Ok(match subject {
         Subject::Pbft => pbft::outcome(seed, &record),
         Subject::Sharding => sharding::outcome(seed, &record),
+        Subject::Bridge => bridge::outcome(seed, &record),
     })
 }
 

@@ -144,8 +144,11 @@ impl ChainConfig {
                 format!("{} is below base_gas ({}): no transaction would fit a block", self.gas_limit, self.base_gas),
             ));
         }
-        if self.mesh_degree == 0 {
-            return Err(ConfigError::new("mesh_degree", "must be at least 1: every chain node gossips to its mesh"));
+        if self.mesh_degree < 2 {
+            return Err(ConfigError::new(
+                "mesh_degree",
+                "must be at least 2: a mesh of degree 1 splits the chain's nodes into pairs",
+            ));
         }
         if let BlobParams::Custom { target, max, update_fraction } = self.blobs {
             if max == 0 {

@@ -43,6 +43,11 @@ impl Mempool {
         }
     }
 
+    /// The pending transactions of `sender`, in nonce order.
+    pub fn of(&self, sender: NodeId) -> impl Iterator<Item = TxId> + '_ {
+        self.by_sender.get(&sender).into_iter().flat_map(|queue| queue.values().copied())
+    }
+
     /// Transactions pending.
     pub fn len(&self) -> usize {
         self.by_sender.values().map(BTreeMap::len).sum()

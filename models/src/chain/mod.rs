@@ -12,6 +12,7 @@
 mod config;
 mod fees;
 mod mempool;
+mod types;
 
 pub use config::{BLOB_BYTES, BLOB_SIDECAR_BYTES, BLOB_USABLE_BYTES, BlobParams, ChainConfig, OtherUsers};
 pub use fees::{blob_base_fee, fake_exponential};
@@ -23,9 +24,10 @@ use rand::RngExt;
 use simulator::math;
 use simulator::rng::{GLOBAL, Purpose, stream};
 use simulator::sampling::standard_exponential;
-use simulator::{Context, Message, NodeId, Protocol, SimDuration, SimTime, Topology};
+use simulator::{Context, NodeId, Protocol, SimDuration, SimTime, Topology};
 
 use mempool::{Candidate, Mempool};
+pub use types::{Block, ChainId, ChainMsg, ChainTimer, Gossip, L1Tx, Outgoing};
 
 /// Names an L1 transaction: its index in [`Chain::txs`].
 pub type TxId = u32;
@@ -39,105 +41,6 @@ const MESH_STREAM: u64 = GLOBAL - 1;
 const SCHEDULE_STREAM: u64 = GLOBAL - 2;
 /// Marks a node that takes no part in the chain.
 const OUTSIDE: u32 = u32::MAX;
-
-/// An L1 transaction carrying the outer protocol's `payload`.
-#[derive(Clone, Debug)]
-pub struct L1Tx<T> {
-    /// The node that signed it.
-    pub sender: NodeId,
-    /// Its place among the sender's transactions: a block takes them in this order.
-    pub nonce: u64,
-    /// Priority fee per gas (wei) offered to the proposer.
-    pub tip: u64,
-    /// The most it pays per blob gas (wei): a block whose blob base fee is higher leaves it out.
-    pub max_blob_fee: u128,
-    /// Blobs it carries.
-    pub blobs: u32,
-    /// Bytes of calldata.
-    pub calldata: u64,
-    /// Gas it uses.
-    pub gas: u64,
-    /// When it was signed.
-    pub submitted: SimTime,
-    /// The block that included it.
-    pub block: Option<u32>,
-    /// What it does; `None` for another L1 user's transaction.
-    pub payload: Option<T>,
-}
-
-/// A transaction to sign and send ([`Chain::submit`]).
-#[derive(Clone, Debug)]
-pub struct Outgoing<T> {
-    /// What it does.
-    pub payload: T,
-    /// Priority fee per gas (wei).
-    pub tip: u64,
-    /// The most it pays per blob gas (wei); `None`: whatever it takes.
-    pub max_blob_fee: Option<u64>,
-    /// Blobs it carries.
-    pub blobs: u32,
-    /// Bytes of calldata.
-    pub calldata: u64,
-    /// Execution gas beyond the base gas and the calldata's.
-    pub exec_gas: u64,
-}
-
-impl<T> L1Tx<T> {
-    /// Bytes on the wire, blobs and their commitments included.
-    pub fn wire_bytes(&self) -> u64 {
-        TX_ENVELOPE_BYTES + self.calldata + u64::from(self.blobs) * (BLOB_BYTES + BLOB_SIDECAR_BYTES)
-    }
-}
-
-/// A block of the chain.
-#[derive(Clone, Debug)]
-pub struct Block {
-    /// Its slot.
-    pub slot: u64,
-    /// Its slot's start: the time its transactions see.
-    pub time: SimTime,
-    /// Who proposed it.
-    pub proposer: NodeId,
-    /// Its transactions, in execution order.
-    pub txs: Vec<TxId>,
-    /// Blobs it carries.
-    pub blobs: u32,
-    /// Gas its transactions use.
-    pub gas_used: u64,
-    /// Blob base fee (wei per blob gas) its blobs paid.
-    pub blob_base_fee: u128,
-    /// Bytes on the wire.
-    pub bytes: u64,
-}
-
-/// Messages of the chain's gossip.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ChainMsg {
-    /// A transaction, with its size.
-    Tx(TxId, u64),
-    /// A block by number, with its size.
-    Block(u32, u64),
-    /// Asks for the blocks from this number on that the peer holds (a node that missed some).
-    Request(u32),
-}
-
-impl Message for ChainMsg {
-    fn wire_bytes(&self) -> u64 {
-        match *self {
-            ChainMsg::Tx(_, bytes) | ChainMsg::Block(_, bytes) => bytes,
-            ChainMsg::Request(_) => 80,
-        }
-    }
-}
-
-/// Timers of the chain.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ChainTimer {
-    /// A validator's slot starts: it proposes.
-    Propose(u64),
-    /// Another L1 user's blob transaction arrives at a validator.
-    Others,
-}
 
 /// One chain node's view.
 #[derive(Clone, Debug, Default)]
@@ -155,6 +58,7 @@ struct View {
 
 /// The chain, as every chain node sees it.
 pub struct Chain<T> {
+    id: ChainId,
     config: ChainConfig,
     /// Chain node index → node; validators first.
     members: Vec<NodeId>,
@@ -202,8 +106,15 @@ impl<T> Chain<T> {
         let mesh = if degree + 1 >= count {
             Topology::complete(count)
         } else {
+            // A gossip mesh is connected: a small degree can draw separate rings, so draw again.
             let mut rng = stream(seed, Purpose::Protocol, MESH_STREAM);
-            Topology::random_regular(count, degree, &mut rng).expect("an even degree sum below the node count")
+            loop {
+                let mesh =
+                    Topology::random_regular(count, degree, &mut rng).expect("an even degree sum below the node count");
+                if mesh.components() == 1 {
+                    break mesh;
+                }
+            }
         };
         let mut slots_of = vec![Vec::new(); validators.len()];
         let mut rng = stream(seed, Purpose::Protocol, SCHEDULE_STREAM);
@@ -222,6 +133,7 @@ impl<T> Chain<T> {
             bytes: HEADER_BYTES,
         };
         Chain {
+            id: 0,
             views: vec![View { head: 1, asked: 1, ..View::default() }; members.len()],
             config,
             validators: validators.len(),
@@ -236,6 +148,17 @@ impl<T> Chain<T> {
             excess_blob_gas: 0,
             others: 0,
         }
+    }
+
+    /// The same chain, tagging its messages and timers with `id` (for a protocol that runs
+    /// several).
+    pub fn with_id(mut self, id: ChainId) -> Self {
+        self.id = id;
+        self
+    }
+
+    fn msg(&self, gossip: Gossip) -> ChainMsg {
+        ChainMsg { chain: self.id, gossip }
     }
 
     /// The chain's settings.
@@ -268,6 +191,25 @@ impl<T> Chain<T> {
         self.views[self.index[node as usize] as usize].mempool.len()
     }
 
+    /// A reorganisation: the blocks from number `from` on are replaced by a branch in which
+    /// each transaction whose payload `conflict` maps to another carries that one instead (an
+    /// attacker's transaction replaced by a conflicting one with the same nonce: a double
+    /// spend) and every other transaction stays where it was. Every chain node adopts the branch
+    /// at once. Returns the replaced transactions with their old payloads, in block order.
+    pub fn reorganise(&mut self, from: u32, mut conflict: impl FnMut(&T) -> Option<T>) -> Vec<(TxId, T)> {
+        let mut replaced = Vec::new();
+        for block in &self.blocks[from as usize..] {
+            for &id in &block.txs {
+                let tx = &mut self.txs[id as usize];
+                if let Some(new) = tx.payload.as_ref().and_then(&mut conflict) {
+                    let old = tx.payload.replace(new).expect("a payload to replace");
+                    replaced.push((id, old));
+                }
+            }
+        }
+        replaced
+    }
+
     fn start_of(&self, slot: u64) -> SimTime {
         SimTime(slot * self.config.slot.0)
     }
@@ -287,7 +229,7 @@ impl<T> Chain<T> {
         let slots = &self.slots_of[i];
         let next = slots.partition_point(|&s| self.start_of(s) < now);
         if let Some(&slot) = slots.get(next) {
-            ctx.set_timer(self.start_of(slot).since(now), ChainTimer::Propose(slot).into());
+            ctx.set_timer(self.start_of(slot).since(now), ChainTimer::Propose(self.id, slot).into());
         }
         self.next_other(ctx);
     }
@@ -303,7 +245,7 @@ impl<T> Chain<T> {
             let slots = standard_exponential(ctx.rng()) / per_slot;
             ctx.set_timer(
                 SimDuration::from_secs_f64_rounded(slots * self.config.slot.as_secs_f64()),
-                ChainTimer::Others.into(),
+                ChainTimer::Others(self.id).into(),
             );
         }
     }
@@ -369,9 +311,43 @@ impl<T> Chain<T> {
             self.take_tx(sender, None, id, ctx);
         } else {
             let entry = self.members[sender as usize % self.validators];
-            ctx.send(entry, ChainMsg::Tx(id, bytes).into());
+            ctx.send(entry, self.msg(Gossip::Tx(id, bytes)).into());
         }
         id
+    }
+
+    /// Sends transaction `id` again, as a wallet does with one not yet included: from a chain
+    /// node to its mesh, from any other node to the validator `attempt` places after the
+    /// first it tried (a lost message leaves a gap in the sender's nonces that holds back every
+    /// later transaction of it).
+    pub fn resend<P>(&self, id: TxId, attempt: u32, ctx: &mut Context<'_, P>)
+    where
+        P: Protocol,
+        P::Msg: From<ChainMsg>,
+    {
+        let tx = &self.txs[id as usize];
+        if tx.block.is_some() {
+            return;
+        }
+        let msg = self.msg(Gossip::Tx(id, tx.wire_bytes()));
+        if self.is_member(tx.sender) {
+            self.gossip(self.index[tx.sender as usize] as usize, None, msg, ctx);
+        } else {
+            let entry = (tx.sender as usize + attempt as usize) % self.validators;
+            ctx.send(self.members[entry], msg.into());
+        }
+    }
+
+    /// Sends again every transaction chain node `node` signed that its mempool still holds.
+    pub fn resend_pending<P>(&self, node: NodeId, ctx: &mut Context<'_, P>)
+    where
+        P: Protocol,
+        P::Msg: From<ChainMsg>,
+    {
+        let i = self.index[node as usize] as usize;
+        for id in self.views[i].mempool.of(node) {
+            self.resend(id, 0, ctx);
+        }
     }
 
     /// Handles a chain message at chain node `node`; returns the blocks it newly holds (often
@@ -383,14 +359,15 @@ impl<T> Chain<T> {
     {
         let i = self.index[node as usize] as usize;
         let before = self.views[i].head;
-        match msg {
-            ChainMsg::Tx(id, _) => self.take_tx(node, Some(from), id, ctx),
-            ChainMsg::Request(first) => {
+        debug_assert_eq!(msg.chain, self.id, "a message of another chain");
+        match msg.gossip {
+            Gossip::Tx(id, _) => self.take_tx(node, Some(from), id, ctx),
+            Gossip::Request(first) => {
                 for number in first..self.views[i].head {
-                    ctx.send(from, ChainMsg::Block(number, self.blocks[number as usize].bytes).into());
+                    ctx.send(from, self.msg(Gossip::Block(number, self.blocks[number as usize].bytes)).into());
                 }
             }
-            ChainMsg::Block(number, _) => {
+            Gossip::Block(number, _) => {
                 let view = &mut self.views[i];
                 if number < view.head || view.pending.contains_key(&number) {
                     return before..before;
@@ -399,7 +376,7 @@ impl<T> Chain<T> {
                 if number > view.head && number > view.asked {
                     view.asked = number;
                     let first = view.head;
-                    ctx.send(from, ChainMsg::Request(first).into());
+                    ctx.send(from, self.msg(Gossip::Request(first)).into());
                 }
                 self.apply_pending(i, ctx);
                 self.propose_if_waiting(i, ctx);
@@ -416,7 +393,7 @@ impl<T> Chain<T> {
         P::Msg: From<ChainMsg>,
         P::Timer: From<ChainTimer>,
     {
-        let ChainTimer::Propose(slot) = timer else {
+        let ChainTimer::Propose(_, slot) = timer else {
             self.other_arrives(node, ctx);
             let head = self.head(node);
             return head..head;
@@ -427,7 +404,7 @@ impl<T> Chain<T> {
         self.propose_if_waiting(i, ctx);
         let slots = &self.slots_of[i];
         if let Some(&next) = slots.get(slots.partition_point(|&s| s <= slot)) {
-            ctx.set_timer(self.start_of(next).since(ctx.now()), ChainTimer::Propose(next).into());
+            ctx.set_timer(self.start_of(next).since(ctx.now()), ChainTimer::Propose(self.id, next).into());
         }
         before..self.views[i].head
     }
@@ -443,7 +420,7 @@ impl<T> Chain<T> {
         if tx.block.is_some_and(|b| b < view.head) || !view.mempool.insert(tx.sender, tx.nonce, id) {
             return;
         }
-        let msg = ChainMsg::Tx(id, tx.wire_bytes());
+        let msg = self.msg(Gossip::Tx(id, tx.wire_bytes()));
         self.gossip(i, from, msg, ctx);
     }
 
@@ -472,7 +449,7 @@ impl<T> Chain<T> {
             self.apply(i, number);
             if number as usize + 1 == self.blocks.len() {
                 let block = &self.blocks[number as usize];
-                self.gossip(i, Some(from), ChainMsg::Block(number, block.bytes), ctx);
+                self.gossip(i, Some(from), self.msg(Gossip::Block(number, block.bytes)), ctx);
             }
         }
     }
@@ -504,7 +481,7 @@ impl<T> Chain<T> {
         let number = self.build(i, slot);
         self.apply(i, number);
         let bytes = self.blocks[number as usize].bytes;
-        self.gossip(i, None, ChainMsg::Block(number, bytes), ctx);
+        self.gossip(i, None, self.msg(Gossip::Block(number, bytes)), ctx);
     }
 
     /// Builds the next block from chain node `i`'s mempool.

@@ -2,14 +2,12 @@
 //! in bundles, and sends those that got no receipt within `force_after` to the L1 inbox.
 
 use rand::RngExt;
-use rand_chacha::ChaCha8Rng;
-use simulator::rng::{Purpose, stream};
-use simulator::sampling::standard_exponential;
-use simulator::{Context, NodeId, SimDuration, SimTime};
+use simulator::{Context, NodeId, SimTime};
 
 use super::l2::NEVER;
 use super::{Body, Call, Rollup, Timer, TxSize};
 use crate::Wire;
+use crate::arrivals::Arrivals;
 
 /// Bytes of a message's envelope around the transactions it carries.
 const ENVELOPE_BYTES: u64 = 64;
@@ -18,24 +16,15 @@ const ENVELOPE_BYTES: u64 = 64;
 pub struct Client {
     /// Its node.
     pub node: NodeId,
-    /// Transactions per second.
-    rate: f64,
-    next_arrival: SimTime,
-    rng: ChaCha8Rng,
+    /// Its users' transactions.
+    arrivals: Arrivals,
 }
 
 impl Client {
     /// A client at `node` issuing `rate` transactions per second, drawn from the workload stream
     /// of `seed`.
     pub fn new(node: NodeId, rate: f64, seed: u64) -> Self {
-        let mut client =
-            Client { node, rate, next_arrival: SimTime::ZERO, rng: stream(seed, Purpose::Workload, u64::from(node)) };
-        client.next_arrival = SimTime::ZERO + client.gap();
-        client
-    }
-
-    fn gap(&mut self) -> SimDuration {
-        SimDuration::from_secs_f64_rounded(standard_exponential(&mut self.rng) / self.rate)
+        Client { node, arrivals: Arrivals::new(node, rate, seed) }
     }
 }
 
@@ -43,20 +32,15 @@ impl Rollup {
     /// Client `c` starts (or restarts after a crash): its first send.
     pub(super) fn client_starts(&mut self, c: u32, ctx: &mut Context<'_, Self>) {
         let client = &mut self.clients[c as usize];
-        if client.rate == 0.0 {
+        if client.arrivals.rate == 0.0 {
             return;
         }
-        let now = ctx.now();
-        // Users who arrived while the client was down went elsewhere.
-        while client.next_arrival < now {
-            let gap = client.gap();
-            client.next_arrival += gap;
-        }
+        client.arrivals.skip_to(ctx.now());
         self.schedule_issue(c, ctx);
     }
 
     fn schedule_issue(&mut self, c: u32, ctx: &mut Context<'_, Self>) {
-        let next = self.clients[c as usize].next_arrival;
+        let next = self.clients[c as usize].arrivals.next;
         if next >= self.issue_until {
             return;
         }
@@ -73,17 +57,17 @@ impl Rollup {
         let first = self.txs.len() as u32;
         let mut bytes = ENVELOPE_BYTES;
         let client = &mut self.clients[c as usize];
-        while client.next_arrival <= now && client.next_arrival < self.issue_until {
+        let arrivals = &mut client.arrivals;
+        while arrivals.next <= now && arrivals.next < self.issue_until {
             let size = match self.config.tx_size {
                 TxSize::Fixed(size) => size,
-                TxSize::Uniform(lo, hi) => client.rng.random_range(lo..=hi),
+                TxSize::Uniform(lo, hi) => arrivals.rng.random_range(lo..=hi),
             };
             let withdrawal =
-                self.config.withdrawal_share > 0.0 && client.rng.random::<f64>() < self.config.withdrawal_share;
-            self.txs.issue(client.next_arrival, size, c, withdrawal);
+                self.config.withdrawal_share > 0.0 && arrivals.rng.random::<f64>() < self.config.withdrawal_share;
+            self.txs.issue(arrivals.next, size, c, withdrawal);
             bytes += u64::from(size);
-            let gap = client.gap();
-            client.next_arrival += gap;
+            arrivals.advance();
         }
         let count = self.txs.len() as u32 - first;
         if count > 0 {
