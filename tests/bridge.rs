@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{assert_same_results, chainsim, stderr};
+use common::{assert_refused, assert_study_identical_across_job_counts, chainsim, stderr};
 
 /// Each bridge study cut short (one replicate, fewer points) gives the same files with one
 /// worker thread and with two.
@@ -19,18 +17,7 @@ fn the_bridge_studies_are_byte_identical_across_job_counts() {
         ),
     ];
     for (name, sets) in shorter {
-        let study = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/{name}.ron"));
-        let tmp = tempfile::tempdir().unwrap();
-        for (out, jobs) in [("one", "1"), ("two", "2")] {
-            let mut args = vec!["run", study.to_str().unwrap(), "--out", out, "--jobs", jobs, "--quiet"];
-            args.extend(["--set", "replicates=1"]);
-            for set in sets {
-                args.extend(["--set", set]);
-            }
-            let o = chainsim(&args, tmp.path());
-            assert!(o.status.success(), "{name}: {}", stderr(&o));
-        }
-        assert_same_results(&tmp.path().join("one"), &tmp.path().join("two"));
+        assert_study_identical_across_job_counts(name, sets);
     }
 }
 
@@ -52,18 +39,9 @@ const BRIDGE: &str = r#"(
     ),
 )"#;
 
-/// Runs the bridge above with `fields` in its section: exit 2, the key path and the fix named,
-/// nothing written.
+/// The config above with `fields` in its protocol section is refused as `expected` says.
 fn refused(fields: &str, expected: &[&str]) {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("bad.ron"), BRIDGE.replace("FIELDS", fields)).unwrap();
-    let o = chainsim(&["run", "bad.ron"], tmp.path());
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{fields}: {err}");
-    for part in expected {
-        assert!(err.contains(part), "{fields}: `{part}` missing from: {err}");
-    }
-    assert!(!tmp.path().join("results").exists());
+    assert_refused(BRIDGE, fields, expected);
 }
 
 #[test]

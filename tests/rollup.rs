@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{assert_same_results, chainsim, stderr};
+use common::{assert_refused, assert_study_identical_across_job_counts};
 
 /// Each rollup study cut short (one replicate of every point) gives the same files with one
 /// worker thread and with two.
@@ -16,18 +14,7 @@ fn the_rollup_studies_are_byte_identical_across_job_counts() {
         ("rollup-dispute", ["stop.time=2d", "protocol.drain=1d"]),
     ];
     for (name, sets) in shorter {
-        let study = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/{name}.ron"));
-        let tmp = tempfile::tempdir().unwrap();
-        for (out, jobs) in [("one", "1"), ("two", "2")] {
-            let mut args = vec!["run", study.to_str().unwrap(), "--out", out, "--jobs", jobs, "--quiet"];
-            args.extend(["--set", "replicates=1"]);
-            for set in &sets {
-                args.extend(["--set", set]);
-            }
-            let o = chainsim(&args, tmp.path());
-            assert!(o.status.success(), "{name}: {}", stderr(&o));
-        }
-        assert_same_results(&tmp.path().join("one"), &tmp.path().join("two"));
+        assert_study_identical_across_job_counts(name, &sets);
     }
 }
 
@@ -46,18 +33,9 @@ const ROLLUP: &str = r#"(
     protocol: Rollup(FIELDS),
 )"#;
 
-/// Runs the rollup above with `fields` in its section: exit 2, the key path and the fix named,
-/// nothing written.
+/// The config above with `fields` in its protocol section is refused as `expected` says.
 fn refused(fields: &str, expected: &[&str]) {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("bad.ron"), ROLLUP.replace("FIELDS", fields)).unwrap();
-    let o = chainsim(&["run", "bad.ron"], tmp.path());
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{fields}: {err}");
-    for part in expected {
-        assert!(err.contains(part), "{fields}: `{part}` missing from: {err}");
-    }
-    assert!(!tmp.path().join("results").exists());
+    assert_refused(ROLLUP, fields, expected);
 }
 
 #[test]

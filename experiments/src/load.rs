@@ -140,12 +140,20 @@ pub(crate) fn ron_options() -> ron::Options {
 pub fn parse(text: &str, path: &Path) -> Result<Experiment, InputError> {
     ron_options().from_str(text).map_err(|e| {
         let (line, column) = (e.span.start.line, e.span.start.col);
+        let code = e.code.to_string();
         // Inside a protocol section the error comes back as text, through erased-serde.
-        let out_of_bounds = e.code.to_string() == ron::Error::IntegerOutOfBounds.to_string();
-        let hint = if out_of_bounds { ": this key takes a whole number in its range (counts are ≥ 0)" } else { "" };
+        let hint = if code == ron::Error::IntegerOutOfBounds.to_string() {
+            ": this key takes a whole number in its range (counts are ≥ 0)"
+        } else if matches!(e.code, ron::Error::DuplicateStructField { .. }) {
+            ": keep one of them"
+        } else {
+            ""
+        };
         let message = match crate::key_at::key_at(text, line, column) {
-            Some(key) => format!("{key}: {}{hint}", e.code),
-            None => format!("{}{hint}", e.code),
+            // Sections read through an intermediate value name the experiment as their struct;
+            // the key path says where the field is.
+            Some(key) => format!("{key}: {}{hint}", code.replace(" in `Experiment`", "")),
+            None => format!("{code}{hint}"),
         };
         InputError::Parse { path: path.to_path_buf(), line, column, message }
     })
@@ -290,6 +298,20 @@ mod tests {
         let err = parse(text, Path::new("x.ron")).unwrap_err().to_string();
         assert!(err.starts_with("x.ron:3:"), "{err}");
         assert!(err.contains("nodez"), "{err}");
+    }
+
+    #[test]
+    fn parse_errors_name_the_key_and_the_fix() {
+        let text = "(\n  name: \"t\",\n  network: (nodes: 10, nodes: 20),\n  protocol: Flood(items: -5),\n)";
+        let err = parse(text, Path::new("x.ron")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("x.ron:3:") && err.contains("network: Unexpected duplicate field named `nodes`"),
+            "{err}"
+        );
+        assert!(err.ends_with("keep one of them") && !err.contains("Experiment"), "{err}");
+        let err = parse(&text.replace("nodes: 10, ", ""), Path::new("x.ron")).unwrap_err().to_string();
+        assert!(err.starts_with("x.ron:4:") && err.contains("protocol.items: Integer is out of bounds"), "{err}");
+        assert!(err.contains("whole number"), "{err}");
     }
 
     #[test]

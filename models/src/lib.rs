@@ -65,6 +65,36 @@ impl<B> Message for Wire<B> {
     }
 }
 
+/// The rules of a protocol whose nodes reach each other directly while its chains gossip over
+/// their own meshes, and whose users issue until a time limit: a complete topology (`why` says
+/// why, for the error), a `stop.time` (returned), and `warmup` and `drain` shorter than it.
+pub(crate) fn require_timed_complete(
+    setting: &registry::Setting<'_>,
+    protocol: &str,
+    why: &str,
+    warmup: SimDuration,
+    drain: SimDuration,
+) -> Result<SimDuration, ConfigError> {
+    if setting.network.topology != simulator::config::TopologyConfig::Complete {
+        return Err(ConfigError::new("network.topology", format!("{why}: use topology: Complete")));
+    }
+    let Some(stop) = setting.stop_time else {
+        return Err(ConfigError::new(
+            "stop.time",
+            format!("{protocol} runs need a simulated-time limit (users issue until then); add e.g. time: \"1h\""),
+        ));
+    };
+    for (key, span) in [("warmup", warmup), ("drain", drain)] {
+        if span >= stop {
+            return Err(ConfigError::new(
+                format!("protocol.{key}"),
+                format!("must be shorter than stop.time ({stop})"),
+            ));
+        }
+    }
+    Ok(stop)
+}
+
 /// Checks that `count` events `interval` apart (on average) fit in the simulated clock: the
 /// error names the key `path` and the fix.
 pub(crate) fn check_horizon(path: &str, count: u32, interval: SimDuration, what: &str) -> Result<(), ConfigError> {

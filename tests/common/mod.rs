@@ -36,3 +36,34 @@ pub fn assert_same_results(a: &Path, b: &Path) {
         assert!(x == y, "{name} differs between {} and {}", a.display(), b.display());
     }
 }
+
+/// Shipped study `name`, one replicate with the `--set` options `sets`, gives the same files
+/// with one worker thread and with two.
+pub fn assert_study_identical_across_job_counts(name: &str, sets: &[&str]) {
+    let study = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/{name}.ron"));
+    let tmp = tempfile::tempdir().unwrap();
+    for (out, jobs) in [("one", "1"), ("two", "2")] {
+        let mut args = vec!["run", study.to_str().unwrap(), "--out", out, "--jobs", jobs, "--quiet"];
+        args.extend(["--set", "replicates=1"]);
+        for set in sets {
+            args.extend(["--set", set]);
+        }
+        let o = chainsim(&args, tmp.path());
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+    }
+    assert_same_results(&tmp.path().join("one"), &tmp.path().join("two"));
+}
+
+/// Runs `template` with `FIELDS` replaced by `fields`: exit 2, every part of `expected` in the
+/// message (the key path, the fix), nothing written.
+pub fn assert_refused(template: &str, fields: &str, expected: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("bad.ron"), template.replace("FIELDS", fields)).unwrap();
+    let o = chainsim(&["run", "bad.ron"], tmp.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{fields}: {err}");
+    for part in expected {
+        assert!(err.contains(part), "{fields}: `{part}` missing from: {err}");
+    }
+    assert!(!tmp.path().join("results").exists());
+}

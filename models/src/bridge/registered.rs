@@ -1,7 +1,7 @@
 //! Bridge as experiment files name it: `protocol: Bridge(...)`, with the rules it sets for the
 //! experiment around it.
 
-use simulator::config::{ConfigError, TopologyConfig};
+use simulator::config::ConfigError;
 use simulator::{NodeId, SimTime};
 
 use super::config::{MAX_VALIDATORS, Trust};
@@ -74,26 +74,13 @@ impl Registered for Bridge {
                 "no node is left for users outside the main_validators, side_validators, validators and relayers roles: add nodes",
             ));
         }
-        if setting.network.topology != TopologyConfig::Complete {
-            return Err(ConfigError::new(
-                "network.topology",
-                "each chain gossips over its own mesh (mesh_degree) and signatures go straight to the relayers: use topology: Complete",
-            ));
-        }
-        let Some(stop) = setting.stop_time else {
-            return Err(ConfigError::new(
-                "stop.time",
-                "bridge runs need a simulated-time limit (users issue transfers until then); add e.g. time: \"1h\"",
-            ));
-        };
-        for (key, span) in [("warmup", config.warmup), ("drain", config.drain)] {
-            if span >= stop {
-                return Err(ConfigError::new(
-                    format!("protocol.{key}"),
-                    format!("must be shorter than stop.time ({stop})"),
-                ));
-            }
-        }
+        let stop = crate::require_timed_complete(
+            setting,
+            "bridge",
+            "each chain gossips over its own mesh (mesh_degree) and signatures go straight to the relayers",
+            config.warmup,
+            config.drain,
+        )?;
         let attacks = [("forge_at", config.forge_at), ("reorg.at", config.reorg.as_ref().map(|r| r.at))];
         for (key, at) in attacks {
             if at.is_some_and(|at| at >= stop) {

@@ -1,7 +1,7 @@
 //! Rollup as experiment files name it: `protocol: Rollup(...)`, with the rules it sets for the
 //! experiment around it.
 
-use simulator::config::{ConfigError, TopologyConfig};
+use simulator::config::ConfigError;
 use simulator::{NodeId, SimTime};
 
 use super::{METRICS, Rollup, RollupConfig};
@@ -57,26 +57,13 @@ impl Registered for Rollup {
                 "no node is left for clients outside the l1, sequencer and verifiers roles: add nodes",
             ));
         }
-        if setting.network.topology != TopologyConfig::Complete {
-            return Err(ConfigError::new(
-                "network.topology",
-                "the L1 gossips over its own mesh (protocol.chain.mesh_degree) and clients reach the sequencer directly: use topology: Complete",
-            ));
-        }
-        let Some(stop) = setting.stop_time else {
-            return Err(ConfigError::new(
-                "stop.time",
-                "rollup runs need a simulated-time limit (clients issue transactions until then); add e.g. time: \"1h\"",
-            ));
-        };
-        for (key, span) in [("warmup", config.warmup), ("drain", config.drain)] {
-            if span >= stop {
-                return Err(ConfigError::new(
-                    format!("protocol.{key}"),
-                    format!("must be shorter than stop.time ({stop})"),
-                ));
-            }
-        }
+        let stop = crate::require_timed_complete(
+            setting,
+            "rollup",
+            "the L1 gossips over its own mesh (protocol.chain.mesh_degree) and clients reach the sequencer directly",
+            config.warmup,
+            config.drain,
+        )?;
         crate::check_horizon("stop.time", 1, stop + config.challenge_window, "runs with the challenge window")?;
         Ok(())
     }
