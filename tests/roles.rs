@@ -33,6 +33,21 @@ fn a_protocol_draws_from_the_nodes_of_a_role() {
     assert!((0..3).all(|miner| sources.contains(&miner)), "{sources:?}");
     let manifest = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap();
     assert!(manifest.contains(r#""name": "miners","#) && manifest.contains(r#""Count": 3"#), "{manifest}");
+    // nodes.csv: one row per node, naming its role, with the counters of the run file.
+    let nodes = std::fs::read_to_string(tmp.path().join("out/nodes.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = nodes.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let count = run["nodes"]["bytes_sent"].as_array().unwrap().len();
+    assert_eq!(rows.len(), count, "{nodes}");
+    for (node, row) in rows.iter().enumerate() {
+        assert_eq!(row[2], node.to_string());
+        let role = match node {
+            0..3 => "miners",
+            20 | 25 => "watchers",
+            _ => "",
+        };
+        assert_eq!(row[3], role, "{nodes}");
+        assert_eq!(row[5], run["nodes"]["bytes_sent"][node].to_string());
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ pub mod figures;
 mod key_at;
 pub mod load;
 pub mod network_section;
+pub mod nodes_table;
 pub mod overrides;
 pub mod reproduce;
 pub mod results;

@@ -12,8 +12,8 @@ use crate::load::LoadedExperiment;
 use crate::runner::{RunRecord, RunSpec};
 use crate::summary::summarize;
 use crate::sweep::{self, Params};
-use simulator::NodeCounters;
 use simulator::rng::splitmix64;
+use simulator::{NodeCounters, NodeLabels};
 
 /// Where the results were produced: the tool's version and, when known, its source commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub fn run_json(record: &RunRecord, params: &Params, key: &str) -> Value {
         "metrics": metrics,
         "series": serde_json::to_value(&record.report.series).expect("series serialise"),
         "detail": record.report.detail,
-        "nodes": node_columns(&record.nodes),
+        "nodes": node_columns(&record.nodes, &record.labels),
     })
 }
 
@@ -104,10 +104,11 @@ pub fn failed_run_json(spec: &RunSpec, params: &Params, key: &str, error: &str) 
     })
 }
 
-/// Per-node counters as one array per counter, indexed by node id.
-fn node_columns(nodes: &[NodeCounters]) -> Value {
+/// Per-node counters as one array per counter, indexed by node id, with each node's role and
+/// region where the network has them.
+fn node_columns(nodes: &[NodeCounters], labels: &NodeLabels) -> Value {
     let column = |f: fn(&NodeCounters) -> u64| Value::from(nodes.iter().map(f).collect::<Vec<u64>>());
-    json!({
+    let mut columns = json!({
         "bytes_sent": column(|c| c.bytes_sent),
         "bytes_received": column(|c| c.bytes_received),
         "messages_sent": column(|c| c.messages_sent),
@@ -115,7 +116,13 @@ fn node_columns(nodes: &[NodeCounters]) -> Value {
         "messages_dropped": column(|c| c.messages_dropped),
         "cpu_busy_ns": column(|c| c.cpu_busy_ns),
         "disk_busy_ns": column(|c| c.disk_busy_ns),
-    })
+    });
+    for (key, names) in [("role", &labels.role), ("region", &labels.region)] {
+        if let Some(names) = names {
+            columns[key] = Value::from(names.clone());
+        }
+    }
+    columns
 }
 
 /// A result folder.
@@ -257,14 +264,33 @@ impl ResultDir {
         std::fs::remove_file(&path).map_err(|e| Self::error(path, e))
     }
 
-    /// Rebuilds `runs.csv`, `summary.csv` and `series.csv` from the run files of `ids` (plan
-    /// order). Only the fields the tables need are kept in memory, not the per-node detail.
+    /// Rebuilds `runs.csv`, `summary.csv`, `series.csv` and `nodes.csv` from the run files of
+    /// `ids` (plan order). Only the fields the tables need are kept in memory, not the per-node detail.
     pub fn write_tables(&self, ids: &[String]) -> Result<(), WriteError> {
         let runs: Vec<Value> = ids.iter().filter_map(|id| self.read_table_fields(id)).collect();
         let finished: Vec<&Value> = runs.iter().filter(|r| r.get("error").is_none()).collect();
         self.write("runs.csv", &runs_csv(&finished))?;
         self.write("series.csv", &crate::series_table::series_csv(&finished))?;
-        self.write("summary.csv", &summary_csv(&finished))
+        self.write("summary.csv", &summary_csv(&finished))?;
+        self.write_nodes_table(ids)
+    }
+
+    /// `nodes.csv`, reading one run file's nodes at a time.
+    fn write_nodes_table(&self, ids: &[String]) -> Result<(), WriteError> {
+        #[derive(serde::Deserialize)]
+        struct NodeFields {
+            point: Value,
+            replicate: Value,
+            nodes: Option<Value>,
+        }
+        let mut table = crate::nodes_table::NodesTable::default();
+        for id in ids {
+            let Ok(bytes) = std::fs::read(self.dir.join(format!("runs/{id}.json"))) else { continue };
+            if let Ok(NodeFields { point, replicate, nodes: Some(nodes) }) = serde_json::from_slice(&bytes) {
+                table.add(&point, &replicate, &nodes);
+            }
+        }
+        self.write("nodes.csv", &table.finish())
     }
 
     /// `perf.json`: wall-clock figures of the runs computed by this invocation.

@@ -8,7 +8,7 @@ use crate::load::LoadedExperiment;
 use models::registry::Finished;
 use simulator::rng::splitmix64;
 use simulator::trace::Tracer;
-use simulator::{NodeCounters, Report, SimTime, StopReason, World};
+use simulator::{NodeCounters, NodeLabels, Report, SimTime, StopReason, World};
 
 /// Which run of an experiment: a point of the parameter grid and a replicate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +63,8 @@ pub struct RunRecord {
     pub report: Report,
     /// Counters per node.
     pub nodes: Vec<NodeCounters>,
+    /// Each node's role and region.
+    pub labels: NodeLabels,
     /// Wall-clock time spent (for perf.json and the terminal only).
     pub timing: Timing,
 }
@@ -143,6 +145,7 @@ pub fn execute_traced(
         seed: spec.seed,
         message: e.to_string(),
     })?;
+    let labels = world.node_labels(&experiment.network);
     let Finished { report, stats, unstarted, loop_time } =
         experiment.protocol.run(world, &experiment.setting(), spec.seed, experiment.stop.limits(), trace);
     let timing = Timing { setup: started.elapsed().saturating_sub(loop_time), simulate: loop_time };
@@ -165,6 +168,7 @@ pub fn execute_traced(
         digest: stats.digest,
         report,
         nodes: stats.nodes,
+        labels,
         timing,
     })
 }

@@ -44,4 +44,4 @@ pub use report::{MetricValue, Report};
 pub use stats::{NodeCounters, RunStats, StopReason};
 pub use time::{SimDuration, SimTime};
 pub use topology::{NodeId, Topology};
-pub use world::World;
+pub use world::{NodeLabels, World};

@@ -28,6 +28,8 @@ pub struct World {
     pub faults: Faults,
     /// Scheduled fault changes, in time order.
     pub fault_schedule: Vec<(SimTime, FaultEvent)>,
+    /// Each node's role (an index into `network.roles`); empty without roles.
+    pub role_of: Vec<Option<u16>>,
 }
 
 /// Reads and parses the edges of a topology, resolving a file path against `base_dir`.
@@ -150,6 +152,34 @@ impl World {
             disks: disks(config, &role_of),
             faults,
             fault_schedule,
+            role_of,
         })
     }
+
+    /// Each node's role and region by name (empty where it has none); `None` for a network
+    /// without roles, or without regions.
+    pub fn node_labels(&self, config: &NetworkConfig) -> NodeLabels {
+        let role = (!self.role_of.is_empty()).then(|| {
+            self.role_of
+                .iter()
+                .map(|r| r.map_or(String::new(), |r| config.roles[usize::from(r)].name.clone()))
+                .collect()
+        });
+        let region = match (&config.latency, self.network.latency.regions()) {
+            (LatencyConfig::Regions(regions), Some(region_of)) => {
+                Some(region_of.iter().map(|&r| regions.regions[usize::from(r)].name.clone()).collect())
+            }
+            _ => None,
+        };
+        NodeLabels { role, region }
+    }
+}
+
+/// Names of each node's role and region, for per-node results.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeLabels {
+    /// Role names by node; `None` without roles.
+    pub role: Option<Vec<String>>,
+    /// Region names by node; `None` without regions.
+    pub region: Option<Vec<String>>,
 }

@@ -17,7 +17,7 @@ pub fn stderr(o: &Output) -> String {
 
 /// The deterministic files of a result folder, by relative path.
 pub fn deterministic_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = ["runs.csv", "summary.csv", "series.csv", "manifest.json"]
+    let mut files: Vec<(String, Vec<u8>)> = ["runs.csv", "summary.csv", "series.csv", "nodes.csv", "manifest.json"]
         .iter()
         .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))))
         .collect();
