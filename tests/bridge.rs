@@ -58,6 +58,7 @@ fn bad_bridge_configs_name_the_key() {
     refused("amount: (10, 1)", &["protocol.amount", "1 ≤ lo ≤ hi"]);
     refused(r#"forge_at: "2h", colluders: 1"#, &["protocol.forge_at", "before stop.time"]);
     refused(r#"main_chain: (slot: "0s")"#, &["protocol.main_chain.slot", "must be positive"]);
+    refused(r#"side_chain: (slot: "1us")"#, &["protocol.side_chain.slot", "slots of 1us", "lengthen the slot"]);
 }
 
 /// The bridge's own checker in the fault swarm: every seed's random faults stay within the

@@ -362,6 +362,6 @@ pub fn confirmed(config: &BridgeConfig, chain: &Chain<Call>, id: ChainId, number
         head > 0 && chain.blocks[head as usize - 1].time >= chain.final_at(chain.blocks[number as usize].time)
     } else {
         let confirmations = if id == SIDE { config.side_confirmations } else { config.confirmations };
-        number + confirmations < head
+        number.saturating_add(confirmations) < head
     }
 }

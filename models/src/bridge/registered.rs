@@ -81,6 +81,8 @@ impl Registered for Bridge {
             config.warmup,
             config.drain,
         )?;
+        config.main_chain.check_slots("protocol.main_chain", stop)?;
+        config.side_chain.check_slots("protocol.side_chain", stop)?;
         let attacks = [("forge_at", config.forge_at), ("reorg.at", config.reorg.as_ref().map(|r| r.at))];
         for (key, at) in attacks {
             if at.is_some_and(|at| at >= stop) {

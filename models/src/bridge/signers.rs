@@ -187,7 +187,7 @@ impl Bridge {
         let Some(reorg) = &self.config.reorg else { return };
         let attack = self.transfers.iter().find(|t| t.attack && !t.orphaned);
         let Some((lock_block, _)) = attack.and_then(|t| t.source) else { return };
-        if lock_block + reorg.depth - 1 == number {
+        if u64::from(lock_block) + u64::from(reorg.depth) - 1 == u64::from(number) {
             let slot = self.config.main_chain.slot.0;
             let next_slot = SimTime((ctx.now().0 / slot + 1) * slot);
             ctx.set_timer(SimDuration(next_slot.since(ctx.now()).0 - 1), Timer::AttackBranch(lock_block));

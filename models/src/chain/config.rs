@@ -11,6 +11,9 @@ pub const BLOB_BYTES: u64 = 131_072;
 pub const BLOB_USABLE_BYTES: u64 = 130_044;
 /// KZG commitment and proof carried beside each blob on the wire.
 pub const BLOB_SIDECAR_BYTES: u64 = 96;
+/// The most slots a run schedules: 10 million, almost 4 years of 12-second slots (a proposer
+/// drawn for each up front, and a block record for each built).
+pub const MAX_SLOTS: u64 = 10_000_000;
 /// The lowest blob base fee, in wei per blob gas.
 pub const MIN_BLOB_BASE_FEE: u64 = 1;
 
@@ -130,6 +133,22 @@ impl BlobParams {
 }
 
 impl ChainConfig {
+    /// Checks that the slots up to `stop` fit in memory: the schedule draws a proposer for each
+    /// up front. `path` names this section in errors.
+    pub fn check_slots(&self, path: &str, stop: SimDuration) -> Result<(), ConfigError> {
+        let slots = stop.0 / self.slot.0.max(1);
+        if slots > MAX_SLOTS {
+            return Err(ConfigError::new(
+                format!("{path}.slot"),
+                format!(
+                    "{slots} slots of {} until stop.time ({stop}) are more than the {MAX_SLOTS} a run schedules; lengthen the slot or shorten the run",
+                    self.slot
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the section's own values; paths are below the section.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.slot == SimDuration::ZERO {

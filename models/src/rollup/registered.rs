@@ -65,6 +65,7 @@ impl Registered for Rollup {
             config.drain,
         )?;
         crate::check_horizon("stop.time", 1, stop + config.challenge_window, "runs with the challenge window")?;
+        config.chain.check_slots("protocol.chain", stop)?;
         Ok(())
     }
 
