@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use crate::atomic;
 use crate::load::LoadedExperiment;
 use crate::runner::{RunRecord, RunSpec};
-use crate::summary::summarize;
+use crate::summary::{Summary, summarize, wilson};
 use crate::sweep::{self, Params};
 use simulator::rng::splitmix64;
-use simulator::{NodeCounters, NodeLabels};
+use simulator::{MetricValue, NodeCounters, NodeLabels};
 
 /// Where the results were produced: the tool's version and, when known, its source commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +73,16 @@ pub fn run_json(record: &RunRecord, params: &Params, key: &str) -> Value {
         .iter()
         .map(|(name, value)| (name.to_string(), serde_json::to_value(value).expect("metrics serialise")))
         .collect();
+    // The counts behind each share, so that summaries pool them across replicates.
+    let shares: Map<String, Value> = record
+        .report
+        .metrics
+        .iter()
+        .filter_map(|(name, value)| match *value {
+            MetricValue::Share { part, whole } => Some((name.to_string(), json!([part, whole]))),
+            _ => None,
+        })
+        .collect();
     json!({
         "id": record.spec.id(),
         "point": record.spec.point,
@@ -85,6 +95,7 @@ pub fn run_json(record: &RunRecord, params: &Params, key: &str) -> Value {
         "end_time_ms": record.end_time.as_millis_f64(),
         "events": record.events,
         "metrics": metrics,
+        "shares": shares,
         "series": serde_json::to_value(&record.report.series).expect("series serialise"),
         "detail": record.report.detail,
         "nodes": node_columns(&record.nodes, &record.labels),
@@ -212,6 +223,7 @@ impl ResultDir {
             digest: Option<Value>,
             params: Option<Value>,
             metrics: Option<Value>,
+            shares: Option<Value>,
             series: Option<Value>,
             error: Option<Value>,
         }
@@ -225,6 +237,7 @@ impl ResultDir {
             ("digest", run.digest),
             ("params", run.params),
             ("metrics", run.metrics),
+            ("shares", run.shares),
             ("series", run.series),
             ("error", run.error),
         ];
@@ -385,6 +398,17 @@ fn runs_csv(runs: &[&Value]) -> Vec<u8> {
     csv.into_inner().expect("in-memory writer")
 }
 
+/// The counts of share `metric` summed over `group`, when every run with a value reports them.
+fn pooled_share(group: &[&Value], metric: &str) -> Option<(u64, u64)> {
+    let mut pooled = (0, 0);
+    for run in group.iter().filter(|r| !r["metrics"][metric].is_null()) {
+        let counts = run["shares"][metric].as_array()?;
+        pooled.0 += counts.first()?.as_u64()?;
+        pooled.1 += counts.get(1)?.as_u64()?;
+    }
+    (pooled.1 > 0).then_some(pooled)
+}
+
 fn summary_csv(runs: &[&Value]) -> Vec<u8> {
     let keys = param_keys(runs);
     let metrics = metric_names(runs);
@@ -405,7 +429,11 @@ fn summary_csv(runs: &[&Value]) -> Vec<u8> {
         for m in &metrics {
             let values: Vec<f64> = group.iter().filter_map(|r| r["metrics"][m].as_f64()).collect();
             let number = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-            match summarize(&values) {
+            let summary = summarize(&values).map(|s| match pooled_share(group, m) {
+                Some((part, whole)) => Summary { ci95: Some(wilson(part, whole)), ..s },
+                None => s,
+            });
+            match summary {
                 Some(s) => row.extend([
                     s.mean.to_string(),
                     number(s.std),
@@ -420,4 +448,43 @@ fn summary_csv(runs: &[&Value]) -> Vec<u8> {
         start = end;
     }
     csv.into_inner().expect("in-memory writer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A finished run's table fields with share `abort_rate` = `part` / `whole`.
+    fn run(point: u64, replicate: u64, part: u64, whole: u64) -> Value {
+        json!({
+            "point": point, "replicate": replicate, "seed": 1, "digest": "0", "params": {},
+            "metrics": {"abort_rate": part as f64 / whole as f64, "events": 10},
+            "shares": {"abort_rate": [part, whole]},
+        })
+    }
+
+    #[test]
+    fn shares_get_wilson_intervals_over_pooled_counts_and_means_get_t() {
+        let runs = [run(0, 0, 0, 40), run(0, 1, 0, 60), run(1, 0, 30, 40), run(1, 1, 50, 60)];
+        let refs: Vec<&Value> = runs.iter().collect();
+        let text = String::from_utf8(summary_csv(&refs)).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let header = rows.headers().unwrap().clone();
+        let column = |row: &csv::StringRecord, name: &str| -> f64 {
+            row[header.iter().position(|h| h == name).unwrap()].parse().unwrap()
+        };
+        let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        // Point 0: none of 100 aborted; a t interval would be [0, 0].
+        let (lo, hi) = wilson(0, 100);
+        assert_eq!((column(&rows[0], "abort_rate_ci95_low"), column(&rows[0], "abort_rate_ci95_high")), (lo, hi));
+        assert!(lo == 0.0 && hi > 0.03);
+        // Point 1: 80 of 100, pooled.
+        let (lo, hi) = wilson(80, 100);
+        assert_eq!((column(&rows[1], "abort_rate_ci95_low"), column(&rows[1], "abort_rate_ci95_high")), (lo, hi));
+        for row in &rows {
+            assert!(column(row, "abort_rate_ci95_low") >= 0.0 && column(row, "abort_rate_ci95_high") <= 1.0);
+        }
+        // A count keeps the mean's t interval (equal values: a zero-width one).
+        assert_eq!(column(&rows[0], "events_ci95_low"), 10.0);
+    }
 }

@@ -1,5 +1,7 @@
 //! Per-point statistics over replicates: mean, sample standard deviation and a 95 % confidence
-//! interval for the mean from Student's t distribution. Sums run in replicate order, so the result
+//! interval for the mean from Student's t distribution; for a share of items (a proportion), the
+//! Wilson score interval over the counts pooled across replicates, which stays within [0, 1]
+//! and holds at 0 and at 1, where a t interval collapses or leaves the range. Sums run in replicate order, so the result
 //! does not depend on which runs finished first, and the t value is computed portably
 //! ([`crate::student_t`]), so it does not depend on the machine.
 
@@ -35,6 +37,22 @@ pub fn summarize(values: &[f64]) -> Option<Summary> {
     Some(Summary { mean, std: Some(std), ci95: Some((mean - half, mean + half)), n })
 }
 
+/// z of the two-sided 95 % normal interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// The 95 % Wilson score interval of a proportion observed as `part` of `whole` (> 0) items.
+pub fn wilson(part: u64, whole: u64) -> (f64, f64) {
+    let n = whole as f64;
+    let p = part as f64 / n;
+    let z2 = Z95 * Z95;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z95 / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    // At 0 and at `whole` the bounds are exactly 0 and 1; rounding must not move them.
+    let lo = if part == 0 { 0.0 } else { (centre - half).max(0.0) };
+    let hi = if part == whole { 1.0 } else { (centre + half).min(1.0) };
+    (lo, hi)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +85,23 @@ mod tests {
     fn degenerate_inputs() {
         assert_eq!(summarize(&[]), None);
         assert_eq!(summarize(&[7.0]), Some(Summary { mean: 7.0, std: None, ci95: None, n: 1 }));
+    }
+
+    #[test]
+    fn wilson_intervals_match_known_values_and_stay_in_range() {
+        // 8 of 10: 0.4902 to 0.9433; 0 of 10: 0 to 0.2775; 10 of 10: 0.7225 to 1.
+        let (lo, hi) = wilson(8, 10);
+        assert!(close(lo, 0.490_16) && close(hi, 0.943_32), "{lo} {hi}");
+        let (lo, hi) = wilson(0, 10);
+        assert!(lo == 0.0 && close(hi, 0.277_53), "{hi}");
+        let (lo, hi) = wilson(10, 10);
+        assert!(close(lo, 0.722_47) && hi == 1.0, "{lo}");
+        for whole in 1..40 {
+            for part in 0..=whole {
+                let (lo, hi) = wilson(part, whole);
+                let p = part as f64 / whole as f64;
+                assert!((0.0..=p).contains(&lo) && (p..=1.0).contains(&hi), "{part}/{whole}: {lo} {hi}");
+            }
+        }
     }
 }

@@ -6,15 +6,33 @@ use serde::Serialize;
 use crate::series::TimeSeries;
 
 /// A scalar metric value.
-#[derive(Copy, Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub enum MetricValue {
     /// An exact count.
     Count(u64),
     /// A measured quantity.
     Real(f64),
+    /// A proportion of items: `part` of `whole` (`whole` > 0). Reported as the ratio; the counts
+    /// let a summary pool replicates and give an interval made for proportions.
+    Share {
+        /// Items with the property.
+        part: u64,
+        /// Items in all.
+        whole: u64,
+    },
     /// Not defined for this run (e.g. a reach time never attained); empty in CSV, null in JSON.
     Missing,
+}
+
+/// A number in JSON (the ratio, for a share), null when missing.
+impl Serialize for MetricValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            MetricValue::Count(c) => serializer.serialize_u64(c),
+            MetricValue::Missing => serializer.serialize_none(),
+            value => serializer.serialize_f64(value.as_f64().expect("a real or a share")),
+        }
+    }
 }
 
 impl MetricValue {
@@ -23,11 +41,17 @@ impl MetricValue {
         if value.is_finite() { MetricValue::Real(value) } else { MetricValue::Missing }
     }
 
+    /// `part` of `whole` items, or `Missing` when there are none.
+    pub fn share(part: u64, whole: u64) -> Self {
+        if whole == 0 { MetricValue::Missing } else { MetricValue::Share { part, whole } }
+    }
+
     /// The value as a float, if defined.
     pub fn as_f64(self) -> Option<f64> {
         match self {
             MetricValue::Count(c) => Some(c as f64),
             MetricValue::Real(r) => Some(r),
+            MetricValue::Share { part, whole } => Some(part as f64 / whole as f64),
             MetricValue::Missing => None,
         }
     }
@@ -36,8 +60,8 @@ impl MetricValue {
     pub fn to_csv_field(self) -> String {
         match self {
             MetricValue::Count(c) => c.to_string(),
-            MetricValue::Real(r) => r.to_string(),
             MetricValue::Missing => String::new(),
+            value => value.as_f64().expect("a real or a share").to_string(),
         }
     }
 }
@@ -113,6 +137,9 @@ mod tests {
 
     #[test]
     fn csv_fields() {
+        assert_eq!(MetricValue::share(1, 4).to_csv_field(), "0.25");
+        assert_eq!(MetricValue::share(0, 0), MetricValue::Missing);
+        assert_eq!(serde_json::to_string(&MetricValue::share(1, 8)).unwrap(), "0.125");
         assert_eq!(MetricValue::Count(12).to_csv_field(), "12");
         assert_eq!(MetricValue::real(0.1).to_csv_field(), "0.1");
         assert_eq!(MetricValue::real(f64::NAN).to_csv_field(), "");

@@ -122,12 +122,12 @@ impl Model for Bitcoin {
                 median_with_never(&per_block).map_or(MetricValue::Missing, MetricValue::real),
             ));
         }
-        metrics.push(("stale_rate".to_string(), ratio(stale as f64, mined.len() as f64)));
+        metrics.push(("stale_rate".to_string(), MetricValue::share(stale as u64, mined.len() as u64)));
         let bytes = stats.total(|n| n.bytes_sent) as f64;
         metrics
             .push(("bytes_per_block_per_node".to_string(), ratio(bytes, mined.len() as f64 * f64::from(self.nodes))));
         metrics
-            .push(("cmpct_reconstruct_rate".to_string(), ratio(c.cmpct_reconstructed as f64, c.cmpct_received as f64)));
+            .push(("cmpct_reconstruct_rate".to_string(), MetricValue::share(c.cmpct_reconstructed, c.cmpct_received)));
         metrics.push(("extra_round_trips".to_string(), ratio(c.extra_round_trips as f64, c.receptions as f64)));
         metrics.push(("events".to_string(), MetricValue::Count(stats.events)));
 

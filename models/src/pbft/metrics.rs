@@ -69,7 +69,7 @@ impl Model for Pbft {
             ("view_changes".to_string(), MetricValue::Count(shared.stats.installed.len() as u64)),
             ("safety_violations".to_string(), MetricValue::Count(shared.checker.violations().len() as u64)),
             ("recovery_ms".to_string(), recovery),
-            ("cache_hit_rate".to_string(), per(hits, hits + misses)),
+            ("cache_hit_rate".to_string(), MetricValue::share(hits, hits + misses)),
             ("events".to_string(), MetricValue::Count(stats.events)),
         ];
 

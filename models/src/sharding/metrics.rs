@@ -120,11 +120,11 @@ impl Model for Sharding {
         let safety: usize = self.groups.iter().map(|g| g.safety_violations()).sum();
         let metrics = vec![
             ("throughput_tps", throughput),
-            ("cross_shard_fraction", per(cross, measured.len() as u64)),
+            ("cross_shard_fraction", MetricValue::share(cross, measured.len() as u64)),
             ("intra_latency_p50_ms", ms(percentile(&latencies(&|c| !c), 0.5))),
             ("cross_latency_p50_ms", ms(percentile(&latencies(&|c| c), 0.5))),
             ("latency_p99_ms", ms(percentile(&latencies(&|_| true), 0.99))),
-            ("abort_rate", per((finished.len() - committed.len()) as u64, finished.len() as u64)),
+            ("abort_rate", MetricValue::share((finished.len() - committed.len()) as u64, finished.len() as u64)),
             ("lock_hold_p50_ms", ms(percentile(&holds, 0.5))),
             ("ops_per_tx", per(loads.iter().sum(), finished_after_warmup)),
             ("msgs_per_tx", per(stats.total(|c| c.messages_sent), finished_in_run)),

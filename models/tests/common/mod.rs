@@ -51,8 +51,9 @@ pub fn run<P: Registered>(network: &NetworkConfig, config: &P::Config, seed: u64
 /// Metric `name` of `report` as a number; missing is a test failure.
 pub fn metric(report: &Report, name: &str) -> f64 {
     match report.metric(name) {
-        Some(MetricValue::Count(c)) => c as f64,
-        Some(MetricValue::Real(r)) => r,
+        Some(value @ (MetricValue::Count(_) | MetricValue::Real(_) | MetricValue::Share { .. })) => {
+            value.as_f64().expect("defined")
+        }
         other => panic!("{name}: {other:?}"),
     }
 }
