@@ -170,7 +170,7 @@ impl Model for Sharding {
 }
 
 /// Axis labels of the metrics and time series.
-pub const LABELS: [(&str, &str); 21] = [
+pub const LABELS: [(&str, &str); 24] = [
     ("throughput_tps", "throughput (committed transfers/s)"),
     ("cross_shard_fraction", "share of transfers that cross shards"),
     ("intra_latency_p50_ms", "median intra-shard latency (ms)"),
@@ -192,4 +192,7 @@ pub const LABELS: [(&str, &str); 21] = [
     ("events", "events simulated"),
     ("committed_tps", "committed transfers per second"),
     ("queue_length", "requests waiting at the primary"),
+    ("protocol.cross_shard_ratio", "share of transfers crossing shards (forced)"),
+    ("protocol.skew", "account popularity skew (Zipf exponent)"),
+    ("protocol.shards", "shards"),
 ];
