@@ -209,7 +209,7 @@ impl Ledger {
         now: SimTime,
     ) -> bool {
         let amount = transfers[t as usize].amount;
-        if self.held_back.contains(&t) {
+        if transfers[t as usize].held_back {
             return false;
         }
         if chain == MAIN {
@@ -220,6 +220,7 @@ impl Ledger {
                 self.enter_period(now, limit.period);
                 if !self.held_back.is_empty() || over_limit(self.period.1, amount, limit.value) {
                     self.held_back.push_back(t);
+                    transfers[t as usize].held_back = true;
                     return true;
                 }
                 self.period.1 += amount;
@@ -276,6 +277,7 @@ impl Ledger {
                 break;
             }
             self.held_back.pop_front();
+            transfers[t as usize].held_back = false;
             self.period.1 += amount;
             self.pay_out(MAIN, number, t, None, transfers, now);
         }
@@ -299,7 +301,7 @@ impl Ledger {
             || transfer.source_chain() != chain
             || transfer.completed.is_some()
             || transfer.refunded.is_some()
-            || self.held_back.contains(&t)
+            || transfer.held_back
             || destination_newest < source_time + config.packet_timeout
         {
             return false;

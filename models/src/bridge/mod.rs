@@ -52,10 +52,9 @@ pub type Msg = Wire<Body>;
 /// Bytes of an attestation: signature, transfer hash, signer.
 const ATTESTATION_BYTES: u64 = 120;
 
-impl From<ChainMsg> for Msg {
+impl From<ChainMsg> for Body {
     fn from(msg: ChainMsg) -> Self {
-        use simulator::Message;
-        Wire { bytes: msg.wire_bytes(), body: Body::Chain(msg) }
+        Body::Chain(msg)
     }
 }
 
@@ -128,6 +127,8 @@ pub struct Bridge {
     submitted: BTreeSet<(NodeId, u32)>,
     /// The forged deposit, and the withdrawal that drains it.
     forgery: Option<(u32, Option<u32>)>,
+    /// The reorganisation attacker's deposit.
+    attack_deposit: Option<u32>,
     /// When the colluders forged their deposit, and when the attacker published its branch.
     attacks: Attacks,
     issue_until: SimTime,
@@ -211,6 +212,7 @@ impl Bridge {
             collected: HashMap::new(),
             submitted: BTreeSet::new(),
             forgery: None,
+            attack_deposit: None,
             attacks: Attacks::default(),
             issue_until,
             config,

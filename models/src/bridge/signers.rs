@@ -177,6 +177,7 @@ impl Bridge {
         transfer.attack = true;
         let t = self.transfers.len() as u32;
         self.transfers.push(transfer);
+        self.attack_deposit = Some(t);
         self.submit_source(t, ctx);
     }
 
@@ -185,8 +186,8 @@ impl Bridge {
     /// received the block.
     pub(super) fn time_the_branch(&mut self, number: u32, ctx: &mut Context<'_, Self>) {
         let Some(reorg) = &self.config.reorg else { return };
-        let attack = self.transfers.iter().find(|t| t.attack && !t.orphaned);
-        let Some((lock_block, _)) = attack.and_then(|t| t.source) else { return };
+        let Some(attack) = self.attack_deposit.map(|t| &self.transfers[t as usize]) else { return };
+        let Some((lock_block, _)) = attack.source.filter(|_| !attack.orphaned) else { return };
         if u64::from(lock_block) + u64::from(reorg.depth) - 1 == u64::from(number) {
             let slot = self.config.main_chain.slot.0;
             let next_slot = SimTime((ctx.now().0 / slot + 1) * slot);

@@ -39,6 +39,8 @@ pub struct Transfer {
     pub signers: u64,
     /// When the destination chain minted or released it, and in which block.
     pub completed: Option<(SimTime, u32)>,
+    /// Accepted by the main chain and waiting for the withdrawal limit to release it.
+    pub held_back: bool,
     /// Times the destination released or minted it (more than once is a breach).
     pub payouts: u32,
     /// Light client: when the source refunded it after its packet timed out.
@@ -64,6 +66,7 @@ impl Transfer {
             refused: false,
             signers: 0,
             completed: None,
+            held_back: false,
             payouts: 0,
             refunded: None,
             acknowledged: false,

@@ -107,6 +107,13 @@ impl Message for ChainMsg {
     }
 }
 
+/// Chain gossip inside a protocol's own message body, at the gossip's size.
+impl<B: From<ChainMsg>> From<ChainMsg> for crate::Wire<B> {
+    fn from(msg: ChainMsg) -> Self {
+        crate::Wire { bytes: msg.wire_bytes(), body: B::from(msg) }
+    }
+}
+
 /// Timers of a chain.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ChainTimer {

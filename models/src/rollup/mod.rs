@@ -69,10 +69,9 @@ pub enum Body {
 /// A rollup message on the wire.
 pub type Msg = Wire<Body>;
 
-impl From<ChainMsg> for Msg {
+impl From<ChainMsg> for Body {
     fn from(msg: ChainMsg) -> Self {
-        use simulator::Message;
-        Wire { bytes: msg.wire_bytes(), body: Body::Chain(msg) }
+        Body::Chain(msg)
     }
 }
 
