@@ -52,7 +52,7 @@ pub const METRICS: [&str; 14] = [
 ];
 
 /// Axis labels of the metrics, time series and the keys studies sweep.
-pub const LABELS: [(&str, &str); 17] = [
+pub const LABELS: [(&str, &str); 19] = [
     ("deposit_latency_p50_s", "deposit time (s, median over deposits)"),
     ("deposit_latency_p99_s", "deposit time (s, 99th percentile over deposits)"),
     ("withdraw_latency_p50_s", "withdrawal time (s, median over withdrawals)"),
@@ -69,6 +69,8 @@ pub const LABELS: [(&str, &str); 17] = [
     ("in_flight_value", "in flight between the chains (tokens)"),
     ("protocol.confirmations", "confirmations before attesting (blocks)"),
     ("protocol.colluders", "colluding validators"),
+    ("protocol.trust", "trust model"),
+    ("protocol.threshold", "signatures required (m)"),
     ("protocol.reorg.depth", "reorganisation depth (blocks)"),
 ];
 
