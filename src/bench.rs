@@ -50,7 +50,7 @@ enum Workload {
     RollupWeek,
 }
 
-const SCENARIOS: [Scenario; 13] = [
+const SCENARIOS: [Scenario; 14] = [
     Scenario {
         name: "flood-10k-fifo",
         workload: Workload::Flood { nodes: 10_000, items: 10, contention: Contention::Fifo },
@@ -107,6 +107,15 @@ const SCENARIOS: [Scenario; 13] = [
             file: "bridge-attacks.ron",
             text: include_str!("../experiments/bridge-attacks.ron"),
             point: 149,
+        },
+    },
+    // The PBFT side chain with 8 side confirmations (which it does not wait for).
+    Scenario {
+        name: "bridge-side-chains",
+        workload: Workload::StudyPoint {
+            file: "bridge-side-chains.ron",
+            text: include_str!("../experiments/bridge-side-chains.ron"),
+            point: 7,
         },
     },
 ];

@@ -9,12 +9,13 @@ use common::{assert_refused, assert_study_identical_across_job_counts, chainsim,
 /// worker thread and with two.
 #[test]
 fn the_bridge_studies_are_byte_identical_across_job_counts() {
-    let shorter: [(&str, &[&str]); 2] = [
+    let shorter: [(&str, &[&str]); 3] = [
         ("bridge-latency", &["stop.time=15min", "protocol.warmup=2min", "protocol.drain=5min", "protocol.threshold=5"]),
         (
             "bridge-attacks",
             &["stop.time=22min", "protocol.drain=1min", "protocol.reorg.depth=1", "protocol.confirmations=4"],
         ),
+        ("bridge-side-chains", &["stop.time=12min", "protocol.warmup=2min", "protocol.drain=4min"]),
     ];
     for (name, sets) in shorter {
         assert_study_identical_across_job_counts(name, sets);
@@ -59,6 +60,16 @@ fn bad_bridge_configs_name_the_key() {
     refused(r#"forge_at: "2h", colluders: 1"#, &["protocol.forge_at", "before stop.time"]);
     refused(r#"main_chain: (slot: "0s")"#, &["protocol.main_chain.slot", "must be positive"]);
     refused(r#"side_chain: (slot: "1us")"#, &["protocol.side_chain.slot", "slots of 1us", "lengthen the slot"]);
+    refused("side_consensus: Pbft()", &["protocol.side_validators", "role `side` has 3 nodes", "3f + 1"]);
+    refused(
+        r#"side_consensus: Pbft(), side_chain: (slot: "3s")"#,
+        &["protocol.side_chain.slot", "not read when side_consensus is Pbft", "block_interval"],
+    );
+    refused(
+        "side_consensus: Pbft(consensus: (load: Open(rate: 5)))",
+        &["protocol.side_consensus.consensus.load", "not read by a bridge's side chain"],
+    );
+    refused(r#"side_consensus: Pbft(block_interval: "0s")"#, &["protocol.side_consensus.block_interval", "1ms"]);
 }
 
 /// The bridge's own checker in the fault swarm: every seed's random faults stay within the

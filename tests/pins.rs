@@ -98,6 +98,13 @@ const PINS: &[(&str, usize, u32, &str, &str)] = &[
         "4457cc1816c1c7d5",
         "deposit_latency_p50_s=56.325135906 deposit_latency_p99_s=62.00853093 withdraw_latency_p50_s=12.242958208 bridge_throughput_tps=2.0341666666666667 stalled_transfers=0 refunded_transfers=0 conservation_violations=2 forged_value=583144 value_at_risk=548325 detection_delay_s=0 refused_calls=3027 gas_per_transfer=326959.62999669637 messages_sent=1490335 events=5002421",
     ),
+    (
+        "bridge-side-chains.ron",
+        1,
+        0,
+        "8a62e77935b488fc",
+        "deposit_latency_p50_s=78.844946183 deposit_latency_p99_s=84.535517769 withdraw_latency_p50_s=6.590979986 bridge_throughput_tps=1.9430555555555555 stalled_transfers=0 refunded_transfers=0 conservation_violations=0 forged_value=0 value_at_risk=434839 detection_delay_s= refused_calls=1745 gas_per_transfer=327000 messages_sent=741811 events=2751667",
+    ),
 ];
 
 fn shipped(file: &str) -> std::path::PathBuf {

@@ -169,8 +169,10 @@ fn number(cell: Option<&String>) -> Option<f64> {
     cell.and_then(|c| c.parse().ok())
 }
 
+/// A series' legend entry: `key=value`, or the value alone for a `label` (already in words).
 fn series_label(spec: &PlotSpec, value: &Option<String>) -> String {
     match (&spec.series, value) {
+        (Some(key), Some(v)) if key == "label" => v.clone(),
         (Some(key), Some(v)) => format!("{}={v}", key.rsplit('.').next().unwrap_or(key)),
         _ => spec.y.clone(),
     }

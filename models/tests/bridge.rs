@@ -7,8 +7,11 @@ mod common;
 
 use common::metric;
 
-use models::bridge::{Breach, Bridge, BridgeConfig, Direction, MAIN, Reorg, SIDE, Scripted, Transfer, Trust};
-use models::chain::ChainConfig;
+use models::bridge::{
+    Breach, Bridge, BridgeConfig, Direction, MAIN, Reorg, SIDE, Scripted, SideConsensus, Transfer, Trust,
+};
+use models::chain::{BftChainConfig, ChainConfig};
+use models::pbft::{Costs, PbftConfig};
 use simulator::config::{CrashConfig, NetworkConfig};
 use simulator::roles::{RoleConfig, RoleNodes};
 use simulator::{Report, SimDuration, SimTime};
@@ -91,8 +94,7 @@ fn an_idle_deposit_takes_k_slots_and_the_message_and_signing_delays_exactly() {
 
     let transfer = &bridge.transfers()[0];
     assert_eq!(transfer.source.map(|(_, time)| time), Some(lock_block));
-    let side = bridge.chain(SIDE);
-    let mint = side.txs.iter().find(|tx| tx.payload.is_some()).expect("a mint");
+    let mint = bridge.chains().txs(SIDE).iter().find(|tx| tx.payload.is_some()).expect("a mint");
     assert_eq!(mint.submitted, mint_sent);
     assert_eq!(paid_at(transfer), minted);
     assert_eq!(metric(&report, "deposit_latency_p50_s"), minted.since(issued).as_secs_f64());
@@ -208,28 +210,104 @@ fn with_fewer_than_m_validators_online_deposits_stall_then_complete_once() {
     assert_eq!(report.metric("deposit_latency_p50_s"), Some(simulator::MetricValue::Missing));
 }
 
-/// Light client: with its relayer up, a packet is received and acknowledged; with the relayer
-/// offline it times out and the user's refund returns the lock. Never both.
+/// Light client, over a slot side chain and over a PBFT one (whose ticks keep headers coming
+/// while nothing else is sent): with its relayer up, a packet is received and acknowledged; with
+/// the relayer offline it times out and the user's refund returns the lock. Never both.
 #[test]
 fn a_light_client_packet_without_relayers_times_out_and_is_refunded_never_both() {
     let timeout = secs(90);
-    let config = BridgeConfig { trust: Trust::LightClient, packet_timeout: timeout, ..config(vec![deposit(1, 100)]) };
-    let (bridge, report) = run(&network(), &config, secs(300));
-    let transfer = &bridge.transfers()[0];
-    assert!(transfer.completed.is_some() && transfer.acknowledged && transfer.refunded.is_none());
-    assert_eq!(metric(&report, "refunded_transfers"), 0.0);
+    for side_consensus in [SideConsensus::Slots, pbft_side(secs(1))] {
+        let config = BridgeConfig {
+            trust: Trust::LightClient,
+            packet_timeout: timeout,
+            ..with_side(side_consensus, config(vec![deposit(1, 100)]))
+        };
+        let (bridge, report) = run(&network(), &config, secs(300));
+        let transfer = &bridge.transfers()[0];
+        assert!(transfer.completed.is_some() && transfer.acknowledged && transfer.refunded.is_none());
+        assert_eq!(metric(&report, "refunded_transfers"), 0.0);
 
-    let mut offline = network();
-    offline.faults.crashes = vec![CrashConfig { node: RELAYER, at: SimDuration::from_millis(1), recover: None }];
-    let (bridge, report) = run(&offline, &config, secs(300));
-    let transfer = &bridge.transfers()[0];
-    assert!(transfer.completed.is_none(), "nobody relayed it");
-    let (_, lock_time) = transfer.source.expect("locked");
-    let refunded = transfer.refunded.expect("refunded");
-    assert!(refunded >= lock_time + timeout, "not before the timeout");
-    assert_eq!(metric(&report, "refunded_transfers"), 1.0);
+        let mut offline = network();
+        offline.faults.crashes = vec![CrashConfig { node: RELAYER, at: SimDuration::from_millis(1), recover: None }];
+        let (bridge, report) = run(&offline, &config, secs(300));
+        let transfer = &bridge.transfers()[0];
+        assert!(transfer.completed.is_none(), "nobody relayed it");
+        let (_, lock_time) = transfer.source.expect("locked");
+        let refunded = transfer.refunded.expect("refunded");
+        assert!(refunded >= lock_time + timeout, "not before the timeout");
+        assert_eq!(metric(&report, "refunded_transfers"), 1.0);
+        assert_eq!(metric(&report, "conservation_violations"), 0.0);
+        let balances = bridge.ledger().balances;
+        assert_eq!((balances.locked, balances.minted, balances.in_flight), (0, 0, 0));
+        assert!(bridge.chains().blocks(MAIN).len() > 1);
+    }
+}
+
+/// A side chain run by the side validators as a PBFT group (free CPU, batches of one) with a
+/// tick every `block_interval`.
+fn pbft_side(block_interval: SimDuration) -> SideConsensus {
+    let consensus = PbftConfig { batch_size: 1, costs: Costs::free(), ..PbftConfig::default() };
+    SideConsensus::Pbft(Box::new(BftChainConfig { block_interval, consensus }))
+}
+
+/// `config` with its side chain built by `side_consensus` (a PBFT side chain leaves the slot
+/// chain's settings at their defaults).
+fn with_side(side_consensus: SideConsensus, config: BridgeConfig) -> BridgeConfig {
+    let side_chain = match side_consensus {
+        SideConsensus::Slots => config.side_chain,
+        SideConsensus::Pbft(_) => BridgeConfig::default().side_chain,
+    };
+    BridgeConfig { side_consensus, side_chain, ..config }
+}
+
+/// PBFT side chain on an idle system: the relayer's mint reaches the primary δ after it is
+/// sent and commits 3δ later (PRE-PREPARE, PREPARE, COMMIT), final in that block. A burn is
+/// final the same way; the bridge validators receive its block δ later from the replicas and
+/// attest at once, with no side confirmations to wait for. (Ticks every 7 s fall clear of both.)
+#[test]
+fn a_pbft_side_chain_mints_at_commit_and_its_burns_are_final_at_once() {
+    let burn_at = secs(60);
+    let script = vec![deposit(1, 100), Scripted { at: burn_at, kind: Direction::Withdrawal, amount: 40 }];
+    let config = BridgeConfig { warmup: SimDuration::ZERO, ..with_side(pbft_side(secs(7)), config(script)) };
+    let (bridge, report) = run(&network(), &config, secs(120));
+    let signed_and_verified =
+        |sent: SimTime| sent + DELTA + config.sign + DELTA + SimDuration(config.verify.0 * u64::from(config.threshold));
+    let lock_block = next_slot(SimTime::ZERO + secs(1) + DELTA + DELTA, MAIN_SLOT);
+    let mint_sent = signed_and_verified(lock_block + SimDuration(MAIN_SLOT.0 * u64::from(config.confirmations)));
+    let deposit = &bridge.transfers()[0];
+    assert_eq!(paid_at(deposit), mint_sent + SimDuration(4 * DELTA.0));
+
+    let withdrawal = &bridge.transfers()[1];
+    let burned = SimTime::ZERO + burn_at + SimDuration(4 * DELTA.0);
+    assert_eq!(withdrawal.source.map(|(_, time)| time), Some(burned));
+    let release_sent = signed_and_verified(burned);
+    let release = bridge.chains().txs(MAIN).iter().filter(|tx| tx.payload.is_some()).nth(1).expect("a release");
+    assert_eq!(release.submitted, release_sent);
+    assert_eq!(paid_at(withdrawal), next_slot(release_sent + DELTA, MAIN_SLOT));
     assert_eq!(metric(&report, "conservation_violations"), 0.0);
+    assert_eq!(bridge.chains().side_safety_violations(), 0);
     let balances = bridge.ledger().balances;
-    assert_eq!((balances.locked, balances.minted, balances.in_flight), (0, 0, 0));
-    assert!(bridge.chain(MAIN).blocks.len() > 1);
+    assert_eq!((balances.locked, balances.minted, balances.in_flight), (60, 60, 0));
+}
+
+/// The PBFT side chain's primary crashes before the mint is sent: the mint, sent to it, is lost;
+/// the backups change the view (their tick goes unordered), and the relayer's resend to every
+/// replica gets the mint ordered by the new primary. Paid once, nothing lost, no fork.
+#[test]
+fn a_pbft_side_chain_survives_its_primary_crashing() {
+    let mut network = network();
+    network.faults.crashes = vec![CrashConfig { node: 4, at: secs(30), recover: Some(secs(200)) }];
+    let config = with_side(pbft_side(secs(1)), config(vec![deposit(1, 100)]));
+    let (bridge, report) = run(&network, &config, secs(240));
+    let transfer = &bridge.transfers()[0];
+    let minted = paid_at(transfer);
+    let resend = config.resend;
+    assert!(minted > SimTime::ZERO + secs(37), "later than through a live primary: {minted}");
+    assert!(minted <= SimTime::ZERO + secs(37) + resend, "within one resend: {minted}");
+    assert_eq!(transfer.payouts, 1);
+    assert_eq!(metric(&report, "conservation_violations"), 0.0);
+    assert_eq!(bridge.chains().side_safety_violations(), 0);
+    assert_eq!(report.detail["side_safety_violations"], 0);
+    let balances = bridge.ledger().balances;
+    assert_eq!((balances.locked, balances.minted, balances.in_flight), (100, 100, 0));
 }

@@ -1,8 +1,9 @@
-//! Bridge swarm cases: small main and side chains with short slots, a validator bridge (random
-//! n and threshold m) or a light client, and faults within the trust assumption: fewer than m
-//! colluders forging a deposit, validators, relayers and users crashing (and perhaps
-//! returning), a reorganisation of the main chain no deeper than the confirmations, loss and
-//! healing partitions. Users stop issuing halfway.
+//! Bridge swarm cases: small main and side chains with short slots (or a side chain run by a
+//! PBFT group of 4 or 7), a validator bridge (random n and threshold m) or a light client, and
+//! faults within the trust assumption: fewer than m colluders forging a deposit, validators,
+//! relayers and users crashing (and perhaps returning), at most f side replicas crashing, a
+//! reorganisation of the main chain no deeper than the confirmations, loss and healing
+//! partitions. Users stop issuing halfway.
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -10,8 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use super::{Outcome, count, millis, network, network_faults, nonzero};
 use crate::experiment::{Experiment, ProtocolConfig, StopConfig};
 use crate::runner::RunRecord;
-use models::bridge::{Bridge, BridgeConfig, Reorg, Trust};
-use models::chain::ChainConfig;
+use models::bridge::{Bridge, BridgeConfig, Reorg, SideConsensus, Trust};
+use models::chain::{BftChainConfig, ChainConfig};
+use models::pbft::PbftConfig;
 use simulator::config::{CrashConfig, FaultsConfig};
 use simulator::rng::{GLOBAL, Purpose, stream};
 use simulator::roles::{RoleConfig, RoleNodes};
@@ -40,7 +42,9 @@ fn crashes(rng: &mut ChaCha8Rng, nodes: std::ops::Range<NodeId>, most: usize) ->
 /// The bridge experiment of swarm seed `seed`.
 pub(super) fn case(seed: u64) -> Experiment {
     let mut rng = stream(seed, Purpose::Workload, GLOBAL);
-    let (main, side) = (rng.random_range(2..=5u32), rng.random_range(2..=4u32));
+    let pbft = rng.random_bool(0.3);
+    let main = rng.random_range(2..=5u32);
+    let side = if pbft { [4, 7][rng.random_range(0..2)] } else { rng.random_range(2..=4u32) };
     let trust = if rng.random_bool(0.7) { Trust::Validators } else { Trust::LightClient };
     let validators = if trust == Trust::Validators { rng.random_range(1..=9u32) } else { 0 };
     let threshold = rng.random_range(1..=validators.max(1));
@@ -58,6 +62,9 @@ pub(super) fn case(seed: u64) -> Experiment {
         roles.push(RoleConfig::new("bridge", RoleNodes::Range(first_validator, first_relayer)));
     }
     let mut crashed = crashes(&mut rng, first_validator..first_relayer, validators as usize);
+    if pbft {
+        crashed.extend(crashes(&mut rng, main..first_validator, ((side - 1) / 3) as usize));
+    }
     crashed.extend(crashes(&mut rng, first_relayer..first_relayer + relayers, 1));
     crashed.extend(crashes(&mut rng, first_relayer + relayers..nodes, 1));
     let (partitions, loss) = network_faults(&mut rng, nodes);
@@ -70,9 +77,17 @@ pub(super) fn case(seed: u64) -> Experiment {
     let confirmations = rng.random_range(0..=6);
     let finality = rng.random_bool(0.15);
     let colluders = if validators > 0 && rng.random_bool(0.3) { rng.random_range(1..=threshold) - 1 } else { 0 };
+    let (side_chain, side_consensus) = if pbft {
+        let consensus = PbftConfig { batch_size: rng.random_range(1..=10), ..PbftConfig::default() };
+        let bft = BftChainConfig { block_interval: millis(&mut rng, 300, 1_500), consensus };
+        (BridgeConfig::default().side_chain, SideConsensus::Pbft(Box::new(bft)))
+    } else {
+        (chain(&mut rng, (300, 1_500)), SideConsensus::Slots)
+    };
     let protocol = BridgeConfig {
         main_chain: chain(&mut rng, (800, 3_000)),
-        side_chain: chain(&mut rng, (300, 1_500)),
+        side_chain,
+        side_consensus,
         trust,
         threshold,
         confirmations,
@@ -116,13 +131,14 @@ pub(super) fn case(seed: u64) -> Experiment {
     }
 }
 
-/// What a bridge case showed: the conservation checker must find nothing; it was live if no
-/// measured transfer was left unfinished (crashes that never return may rightly stall some).
+/// What a bridge case showed: the conservation checker and a PBFT side chain's safety checker
+/// must find nothing; it was live if no measured transfer was left unfinished (crashes that
+/// never return may rightly stall some).
 pub(super) fn outcome(seed: u64, record: &RunRecord) -> Outcome {
-    Outcome {
-        seed,
-        violations: nonzero(record, &["conservation_violations"]),
-        live_at_end: count(record, "stalled_transfers") == 0,
-        view_changes: 0,
+    let mut violations = nonzero(record, &["conservation_violations"]);
+    let forks = record.report.detail["side_safety_violations"].as_u64().unwrap_or(0);
+    if forks > 0 {
+        violations.push(("side_safety_violations", forks));
     }
+    Outcome { seed, violations, live_at_end: count(record, "stalled_transfers") == 0, view_changes: 0 }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use simulator::SimDuration;
 use simulator::config::ConfigError;
 
-use crate::chain::ChainConfig;
+use crate::chain::{BftChainConfig, ChainConfig};
 
 /// The most bridge validators a run may have: signatures are a 64-bit set.
 pub const MAX_VALIDATORS: usize = 64;
@@ -30,9 +30,14 @@ pub struct BridgeConfig {
     /// The main chain.
     #[serde(default)]
     pub main_chain: ChainConfig,
-    /// The side chain.
+    /// The side chain: its slots, finality and gas (under `side_consensus: Pbft`, its gas
+    /// schedule only).
     #[serde(default = "default_side_chain")]
     pub side_chain: ChainConfig,
+    /// How the side chain's validators order blocks: in slots, final `finality_slots` later, or
+    /// as a PBFT group whose committed batches are final at once.
+    #[serde(default)]
+    pub side_consensus: SideConsensus,
     /// Who the destination chain trusts about the source chain.
     #[serde(default)]
     pub trust: Trust,
@@ -124,6 +129,16 @@ pub enum Trust {
     LightClient,
 }
 
+/// How the side chain's validators build blocks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum SideConsensus {
+    /// A proposer per slot, as `side_chain` sets out.
+    #[default]
+    Slots,
+    /// The side validators are a PBFT group (3f + 1 of them); a block is final when committed.
+    Pbft(Box<BftChainConfig>),
+}
+
 /// A cap on the value released per period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +194,7 @@ impl Default for BridgeConfig {
             relayers: default_relayers(),
             main_chain: ChainConfig::default(),
             side_chain: default_side_chain(),
+            side_consensus: SideConsensus::default(),
             trust: Trust::default(),
             threshold: default_threshold(),
             confirmations: default_confirmations(),
@@ -275,6 +291,7 @@ impl BridgeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.main_chain.validate().map_err(|e| e.within("main_chain"))?;
         self.side_chain.validate().map_err(|e| e.within("side_chain"))?;
+        self.validate_side_consensus()?;
         if self.threshold == 0 {
             return Err(ConfigError::new("threshold", "must be at least 1: a mint needs a signature"));
         }
@@ -312,6 +329,43 @@ impl BridgeConfig {
             return Err(ConfigError::new(
                 "colluders",
                 "a light-client bridge has no validators to collude: set trust: Validators or drop colluders and forge_at",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Under `side_consensus: Pbft`, the group orders blocks: the slot chain's block-building
+    /// keys would be ignored, and the outer keys of the consensus section belong to the bridge.
+    fn validate_side_consensus(&self) -> Result<(), ConfigError> {
+        let SideConsensus::Pbft(bft) = &self.side_consensus else { return Ok(()) };
+        if bft.block_interval < SimDuration::from_millis(1) {
+            return Err(ConfigError::new("side_consensus.block_interval", "must be at least 1ms"));
+        }
+        let (set, unset) = (&self.side_chain, default_side_chain());
+        let unread = [
+            ("slot", set.slot != unset.slot),
+            ("finality_slots", set.finality_slots != unset.finality_slots),
+            ("gas_limit", set.gas_limit != unset.gas_limit),
+            ("blobs", set.blobs != unset.blobs),
+            ("mesh_degree", set.mesh_degree != unset.mesh_degree),
+            ("others", set.others != unset.others),
+        ];
+        if let Some((key, _)) = unread.iter().find(|(_, changed)| *changed) {
+            return Err(ConfigError::new(
+                format!("side_chain.{key}"),
+                "is not read when side_consensus is Pbft: the group builds a block per committed batch (set side_consensus.block_interval and consensus.batch_size); side_chain sets only base_gas and calldata_gas_per_byte",
+            ));
+        }
+        if let Some(key) = bft.consensus.first_outer_key() {
+            let fix = match key {
+                "replicas" => "the replicas are the side_validators role",
+                "warmup" => "set protocol.warmup",
+                "execution" => "the bridge's contracts are the side chain's state",
+                _ => "users and the bridge send the side chain's transactions",
+            };
+            return Err(ConfigError::new(
+                format!("side_consensus.consensus.{key}"),
+                format!("is not read by a bridge's side chain: {fix}"),
             ));
         }
         Ok(())

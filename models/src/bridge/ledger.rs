@@ -8,10 +8,11 @@ use std::collections::{HashMap, VecDeque};
 use simulator::series::{Aggregate, TimeSeries};
 use simulator::{NodeId, SimDuration, SimTime};
 
+use super::chains::Chains;
 use super::checker::{Authorisation, Balances, Checker};
 use super::config::{BridgeConfig, Direction, Trust};
-use super::transfers::{MAIN, SIDE, Transfer};
-use crate::chain::{Chain, ChainId};
+use super::transfers::{MAIN, Transfer};
+use crate::chain::ChainId;
 
 /// What an L1 transaction of the bridge asks a chain's contract to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,7 +104,7 @@ impl Ledger {
         &mut self,
         chain: ChainId,
         number: u32,
-        chains: &[Chain<Call>; 2],
+        chains: &Chains,
         transfers: &mut [Transfer],
         config: &BridgeConfig,
         now: SimTime,
@@ -113,10 +114,10 @@ impl Ledger {
         if chain == MAIN {
             self.pay_held_back(transfers, config, now);
         }
-        let block = &chains[chain as usize].blocks[number as usize];
-        let other_newest = chains[1 - chain as usize].blocks.last().map_or(SimTime::ZERO, |b| b.time);
+        let block = &chains.blocks(chain)[number as usize];
+        let other_newest = chains.blocks(1 - chain).last().map_or(SimTime::ZERO, |b| b.time);
         for &id in &block.txs {
-            let tx = &chains[chain as usize].txs[id as usize];
+            let tx = &chains.txs(chain)[id as usize];
             let Some(call) = &tx.payload else { continue };
             self.gas += tx.gas;
             let accepted = match *call {
@@ -139,7 +140,7 @@ impl Ledger {
                         && t.refunded.is_none()
                         && t.source.is_some_and(|(number, at)| {
                             block.time < at + config.packet_timeout
-                                && confirmed(config, &chains[source as usize], source, number, header + 1)
+                                && chains.confirmed(config, source, number, header + 1)
                         });
                     let authorisation = Authorisation::Proof { header };
                     valid && self.pay(chain, number, transfer, authorisation, transfers, config, now)
@@ -354,16 +355,4 @@ impl Ledger {
 /// the limit is paid alone in a period of its own.
 fn over_limit(paid: u64, amount: u64, limit: u64) -> bool {
     paid > 0 && paid + amount > limit
-}
-
-/// Whether block `number` of `chain` (whose id is `id`) counts as confirmed once blocks
-/// `0..head` exist: `confirmations` (on the side chain `side_confirmations`) blocks on top, or,
-/// under `finality`, a block on top at least `finality_slots` slots later.
-pub fn confirmed(config: &BridgeConfig, chain: &Chain<Call>, id: ChainId, number: u32, head: u32) -> bool {
-    if config.finality {
-        head > 0 && chain.blocks[head as usize - 1].time >= chain.final_at(chain.blocks[number as usize].time)
-    } else {
-        let confirmations = if id == SIDE { config.side_confirmations } else { config.confirmations };
-        number.saturating_add(confirmations) < head
-    }
 }

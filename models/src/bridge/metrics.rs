@@ -30,7 +30,7 @@ use simulator::report::quantile_with_never;
 use simulator::{MetricValue, Report, RunStats, SimTime};
 
 use super::config::{Direction, Trust};
-use super::{Bridge, Transfer};
+use super::{Bridge, MAIN, SIDE, Transfer};
 use crate::{Model, per};
 
 /// The metric columns of a bridge run, in order.
@@ -146,8 +146,9 @@ impl Model for Bridge {
             "locked": balances.locked,
             "minted": balances.minted,
             "in_flight": balances.in_flight,
-            "main_blocks": self.chains[0].blocks.len(),
-            "side_blocks": self.chains[1].blocks.len(),
+            "main_blocks": self.chains.blocks(MAIN).len(),
+            "side_blocks": self.chains.blocks(SIDE).len(),
+            "side_safety_violations": self.chains.side_safety_violations(),
             "violations": violations,
         });
         Report { metrics, series, detail }

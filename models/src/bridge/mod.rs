@@ -7,6 +7,7 @@
 //! timeout is refunded at the source. The contracts of both chains (`ledger.rs`) run the
 //! conservation checker (`checker.rs`) on every change.
 
+mod chains;
 mod checker;
 mod config;
 mod ledger;
@@ -16,8 +17,9 @@ mod signers;
 mod transfers;
 mod users;
 
+pub use chains::{Chains, SideChain};
 pub use checker::{Authorisation, Balances, Breach, Checker, Violation};
-pub use config::{BridgeConfig, Direction, Limit, MAX_VALIDATORS, Reorg, Scripted, Trust};
+pub use config::{BridgeConfig, Direction, Limit, MAX_VALIDATORS, Reorg, Scripted, SideConsensus, Trust};
 pub use ledger::{Call, Ledger, Notice};
 pub use metrics::METRICS;
 pub use transfers::{MAIN, SIDE, Transfer};
@@ -27,7 +29,8 @@ use std::collections::{BTreeSet, HashMap};
 use simulator::{Context, NodeId, Protocol, SimDuration, SimTime};
 
 use crate::Wire;
-use crate::chain::{Chain, ChainId, ChainMsg, ChainTimer, Outgoing, TxId};
+use crate::chain::{ChainId, ChainMsg, ChainTimer, Outgoing, Tick};
+use crate::pbft::{self, GroupId, Hosts};
 use users::User;
 
 /// Messages of the bridge.
@@ -35,6 +38,8 @@ use users::User;
 pub enum Body {
     /// Gossip of either chain.
     Chain(ChainMsg),
+    /// A message of the side chain's PBFT group.
+    Pbft(pbft::Body),
     /// A validator's signature on a transfer.
     Attest {
         /// The transfer.
@@ -63,6 +68,10 @@ impl From<ChainMsg> for Body {
 pub enum Timer {
     /// Slots of either chain.
     Chain(ChainTimer),
+    /// A PBFT side chain's replica hands its group a tick.
+    Tick,
+    /// A timer of a PBFT side chain's replica.
+    Pbft(pbft::Timer),
     /// User `u` issues its next transfer.
     Issue(u32),
     /// The first user issues scripted transfer `i`.
@@ -88,8 +97,14 @@ impl From<ChainTimer> for Timer {
     }
 }
 
+impl From<Tick> for Timer {
+    fn from(_: Tick) -> Self {
+        Timer::Tick
+    }
+}
+
 /// CPU work of the bridge.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Job {
     /// A validator signs a transfer.
     Sign(u32),
@@ -100,12 +115,14 @@ pub enum Job {
         /// The validator that signed.
         signer: u32,
     },
+    /// Work of a PBFT side chain's replica.
+    Pbft(pbft::CpuJob),
 }
 
 /// The bridge across all nodes.
 pub struct Bridge {
     config: BridgeConfig,
-    chains: [Chain<Call>; 2],
+    chains: Chains,
     ledger: Ledger,
     transfers: Vec<Transfer>,
     /// Bridge validators (signers), in role order: validator i signs as bit i.
@@ -177,12 +194,7 @@ impl Bridge {
         until: SimTime,
         seed: u64,
     ) -> Self {
-        let followers: Vec<NodeId> = parts.validators.iter().chain(&parts.relayers).copied().collect();
-        let chains = [
-            Chain::new(config.main_chain.clone(), &parts.main, &followers, nodes, until, seed).with_id(MAIN),
-            Chain::new(config.side_chain.clone(), &parts.side, &followers, nodes, until, seed ^ 0x5eed_51de)
-                .with_id(SIDE),
-        ];
+        let chains = Chains::new(&config, parts, nodes, until, seed);
         let mut validator_of = vec![None; nodes as usize];
         for (i, &v) in parts.validators.iter().enumerate() {
             validator_of[v as usize] = Some(i as u32);
@@ -196,7 +208,8 @@ impl Bridge {
             user_of[u as usize] = Some(i as u32);
         }
         let rate = if parts.users.is_empty() { 0.0 } else { config.rate / parts.users.len() as f64 };
-        let bucket = SimDuration((until.0 / 400).div_ceil(config.side_chain.slot.0).max(1) * config.side_chain.slot.0);
+        let interval = chains.interval(SIDE).0;
+        let bucket = SimDuration((until.0 / 400).div_ceil(interval).max(1) * interval);
         Bridge {
             ledger: Ledger::new(bucket),
             chains,
@@ -229,9 +242,9 @@ impl Bridge {
         &self.ledger
     }
 
-    /// The main chain (`MAIN`) or the side chain (`SIDE`).
-    pub fn chain(&self, chain: ChainId) -> &Chain<Call> {
-        &self.chains[chain as usize]
+    /// Both chains.
+    pub fn chains(&self) -> &Chains {
+        &self.chains
     }
 
     /// A bridge call to sign and send to `chain`.
@@ -239,18 +252,11 @@ impl Bridge {
         Outgoing { payload, tip: self.config.tip, max_blob_fee: None, blobs: 0, calldata, exec_gas }
     }
 
-    fn submit(&mut self, chain: ChainId, call: Outgoing<Call>, ctx: &mut Context<'_, Self>) -> TxId {
-        self.chains[chain as usize].submit(call, ctx)
-    }
-
     /// Starts `node`'s timers: its slots on either chain, its resends (a validator), its
     /// transfers (a user), the attacks.
-    fn start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        for chain in [MAIN, SIDE] {
-            if self.chains[chain as usize].is_member(node) {
-                self.chains[chain as usize].on_start(node, ctx);
-            }
-        }
+    fn start(&mut self, node: NodeId, recovering: bool, ctx: &mut Context<'_, Self>) {
+        let applied = self.start_chains(node, recovering, ctx);
+        self.blocks_applied(node, SIDE, applied, ctx);
         if self.validator_of[node as usize].is_some() || self.is_relayer[node as usize] {
             ctx.set_timer(self.config.resend, Timer::Resend);
         }
@@ -309,7 +315,7 @@ impl Bridge {
 
     /// Whether block `number` of `chain` counts as confirmed for a node holding `head` blocks.
     fn confirmed(&self, chain: ChainId, number: u32, head: u32) -> bool {
-        ledger::confirmed(&self.config, &self.chains[chain as usize], chain, number, head)
+        self.chains.confirmed(&self.config, chain, number, head)
     }
 }
 
@@ -317,10 +323,10 @@ impl Protocol for Bridge {
     type Msg = Msg;
     type Timer = Timer;
     type CpuJob = Job;
-    type DiskJob = ();
+    type DiskJob = pbft::DiskJob;
 
     fn on_start(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        self.start(node, ctx);
+        self.start(node, false, ctx);
         self.schedule_attacks_and_script(node, ctx);
     }
 
@@ -328,8 +334,12 @@ impl Protocol for Bridge {
         match msg.body {
             Body::Chain(chain_msg) => {
                 let chain = chain_msg.chain;
-                let applied = self.chains[chain as usize].on_message(node, from, chain_msg, ctx);
+                let applied = self.chain_message(node, from, chain_msg, ctx);
                 self.blocks_applied(node, chain, applied, ctx);
+            }
+            Body::Pbft(body) => {
+                let applied = self.bft().on_group_message(node, from, Wire { bytes: msg.bytes, body }, ctx);
+                self.blocks_applied(node, SIDE, applied, ctx);
             }
             Body::Attest { transfer, signer } => ctx.run_cpu(self.config.verify, Job::Verify { transfer, signer }),
             Body::Forge(transfer) => ctx.run_cpu(self.config.sign, Job::Sign(transfer)),
@@ -340,8 +350,16 @@ impl Protocol for Bridge {
         match timer {
             Timer::Chain(chain_timer) => {
                 let chain = chain_timer.chain();
-                let applied = self.chains[chain as usize].on_timer(node, chain_timer, ctx);
+                let applied = self.chain_timer(node, chain_timer, ctx);
                 self.blocks_applied(node, chain, applied, ctx);
+            }
+            Timer::Tick => {
+                let applied = self.bft().on_tick(node, ctx);
+                self.blocks_applied(node, SIDE, applied, ctx);
+            }
+            Timer::Pbft(timer) => {
+                let applied = self.bft().on_group_timer(node, timer, ctx);
+                self.blocks_applied(node, SIDE, applied, ctx);
             }
             Timer::Issue(u) => self.user_issues(u, ctx),
             Timer::Script(i) => self.scripted(i, ctx),
@@ -358,13 +376,47 @@ impl Protocol for Bridge {
         match job {
             Job::Sign(transfer) => self.signed(node, transfer, ctx),
             Job::Verify { transfer, signer } => self.collect(node, transfer, signer, ctx),
+            Job::Pbft(job) => {
+                let applied = self.bft().on_group_cpu(node, job, ctx);
+                self.blocks_applied(node, SIDE, applied, ctx);
+            }
         }
     }
 
-    fn on_disk_done(&mut self, _node: NodeId, _job: (), _ctx: &mut Context<'_, Self>) {}
+    fn on_disk_done(&mut self, node: NodeId, job: pbft::DiskJob, ctx: &mut Context<'_, Self>) {
+        let applied = self.bft().on_group_disk(node, job, ctx);
+        self.blocks_applied(node, SIDE, applied, ctx);
+    }
 
-    /// A node back from a crash starts its timers again; its state survived.
+    fn on_crash(&mut self, node: NodeId, now: SimTime) {
+        if let SideChain::Pbft(_) = self.chains.side() {
+            self.bft().on_crash(node, now);
+        }
+    }
+
+    /// A node back from a crash starts its timers again; its state survived (a PBFT replica
+    /// catches up through its group, a follower of a PBFT chain asks for what it missed).
     fn on_recover(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
-        self.start(node, ctx);
+        self.start(node, true, ctx);
+    }
+}
+
+/// The side chain's PBFT group runs inside the bridge: its messages, timers and jobs are the
+/// bridge's.
+impl Hosts for Bridge {
+    fn wrap_message(_: GroupId, msg: pbft::Wire) -> Msg {
+        Wire { bytes: msg.bytes, body: Body::Pbft(msg.body) }
+    }
+
+    fn wrap_timer(_: GroupId, timer: pbft::Timer) -> Timer {
+        Timer::Pbft(timer)
+    }
+
+    fn wrap_cpu(_: GroupId, job: pbft::CpuJob) -> Job {
+        Job::Pbft(job)
+    }
+
+    fn wrap_disk(_: GroupId, job: pbft::DiskJob) -> pbft::DiskJob {
+        job
     }
 }

@@ -4,7 +4,7 @@
 use simulator::config::ConfigError;
 use simulator::{NodeId, SimTime};
 
-use super::config::{MAX_VALIDATORS, Trust};
+use super::config::{MAX_VALIDATORS, SideConsensus, Trust};
 use super::{Bridge, BridgeConfig, METRICS, Parts};
 use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
 
@@ -12,6 +12,19 @@ fn parts(config: &BridgeConfig, setting: &Setting<'_>) -> Result<Parts, ConfigEr
     let roles = setting.network.roles()?;
     let main = roles.require("protocol.main_validators", &config.main_validators, 1)?.to_vec();
     let side = roles.require("protocol.side_validators", &config.side_validators, 1)?.to_vec();
+    if let SideConsensus::Pbft(bft) = &config.side_consensus {
+        let n = side.len() as u32;
+        if bft.consensus.validate(n, setting.network.nodes).is_err_and(|e| e.path == "replicas") {
+            return Err(ConfigError::new(
+                "protocol.side_validators",
+                format!(
+                    "role `{}` has {n} nodes; a PBFT side chain needs 3f + 1 of them for some f ≥ 1 (4, 7, 10, ...)",
+                    config.side_validators
+                ),
+            ));
+        }
+        bft.consensus.validate(n, setting.network.nodes).map_err(|e| e.within("protocol.side_consensus.consensus"))?;
+    }
     let relayers = roles.require("protocol.relayers", &config.relayers, 1)?.to_vec();
     let validators = if config.trust == Trust::Validators {
         let validators = roles.require("protocol.validators", &config.validators, 1)?.to_vec();
@@ -125,15 +138,21 @@ impl Registered for Bridge {
         ["locked_value", "minted_value", "in_flight_value"].map(String::from).to_vec()
     }
 
-    /// Blocks of both chains gossiped over their meshes, and the transfers users issue.
+    /// Blocks of both chains gossiped over their meshes (a PBFT side chain: three rounds among
+    /// its replicas and every replica's copy to every follower, a block per interval at least),
+    /// and the transfers users issue.
     fn work_estimate(config: &BridgeConfig, setting: &Setting<'_>) -> f64 {
         let stop = setting.stop_time.map_or(0.0, |s| s.as_secs_f64());
         let nodes = f64::from(setting.network.nodes);
-        [&config.main_chain, &config.side_chain]
-            .iter()
-            .map(|c| stop / c.slot.as_secs_f64() * nodes * f64::from(c.mesh_degree))
-            .sum::<f64>()
-            + config.rate * stop
+        let gossip = |c: &crate::chain::ChainConfig| stop / c.slot.as_secs_f64() * nodes * f64::from(c.mesh_degree);
+        let side = match &config.side_consensus {
+            SideConsensus::Slots => gossip(&config.side_chain),
+            SideConsensus::Pbft(bft) => {
+                let n = parts(config, setting).map_or(4.0, |p| p.side.len() as f64);
+                stop / bft.block_interval.as_secs_f64() * n * (3.0 * n + nodes)
+            }
+        };
+        gossip(&config.main_chain) + side + config.rate * stop
     }
 
     fn build(config: &BridgeConfig, setting: &Setting<'_>, seed: u64) -> Self {

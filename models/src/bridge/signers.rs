@@ -34,7 +34,7 @@ impl Bridge {
     /// The notices of the blocks of `chain` that became confirmed for `node` since it last
     /// looked, in block order.
     fn newly_confirmed(&mut self, node: NodeId, chain: ChainId) -> Vec<Notice> {
-        let head = self.chains[chain as usize].head(node);
+        let head = self.chains.head(chain, node);
         let mut notices = Vec::new();
         let cursor = self.cursors[node as usize][chain as usize];
         let mut next = cursor;
@@ -92,7 +92,7 @@ impl Bridge {
     /// acknowledgement of each receipt back to the source.
     pub(super) fn relay_confirmed(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         for chain in [MAIN, SIDE] {
-            let header = self.chains[chain as usize].head(node) - 1;
+            let header = self.chains.head(chain, node) - 1;
             for notice in self.newly_confirmed(node, chain) {
                 let call = match notice {
                     Notice::Source(t) if !self.transfers[t as usize].orphaned => Call::Proven { transfer: t, header },
@@ -112,9 +112,7 @@ impl Bridge {
     /// and sends again the signatures of transfers it has not seen paid.
     pub(super) fn resend(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         ctx.set_timer(self.config.resend, Timer::Resend);
-        for chain in &self.chains {
-            chain.resend_pending(node, ctx);
-        }
+        self.resend_all_pending(node, ctx);
         let Some(v) = self.validator_of[node as usize] else { return };
         let v = v as usize;
         self.attest_confirmed(node, ctx);
@@ -123,7 +121,7 @@ impl Bridge {
             let transfer = &self.transfers[t as usize];
             let seen_paid = transfer
                 .completed
-                .is_some_and(|(_, block)| self.chains[transfer.destination_chain() as usize].head(node) > block);
+                .is_some_and(|(_, block)| self.chains.head(transfer.destination_chain(), node) > block);
             if seen_paid {
                 continue;
             }
@@ -159,7 +157,7 @@ impl Bridge {
     pub(super) fn drain_forgery(&mut self, node: NodeId, ctx: &mut Context<'_, Self>) {
         let Some((forged, None)) = self.forgery else { return };
         let transfer = &self.transfers[forged as usize];
-        let minted_seen = transfer.completed.is_some_and(|(_, block)| self.chains[SIDE as usize].head(node) > block);
+        let minted_seen = transfer.completed.is_some_and(|(_, block)| self.chains.head(SIDE, node) > block);
         if node != self.validators[0] || !minted_seen {
             return;
         }
@@ -200,7 +198,7 @@ impl Bridge {
     pub(super) fn publish_branch(&mut self, from: u32, ctx: &mut Context<'_, Self>) {
         self.attacks.branch = Some(ctx.now());
         let transfers = &self.transfers;
-        let replaced = self.chains[MAIN as usize].reorganise(from, |call| match *call {
+        let replaced = self.chains.main_mut().reorganise(from, |call| match *call {
             Call::Source(t) if transfers[t as usize].attack => Some(Call::Spend),
             _ => None,
         });

@@ -73,7 +73,7 @@ impl Bridge {
         self.transfers.push(transfer);
         self.submit_source(t, ctx);
         if self.config.trust == Trust::LightClient {
-            let wait = self.config.packet_timeout + self.chains[destination as usize].config().slot;
+            let wait = self.config.packet_timeout + self.chains.interval(destination);
             ctx.set_timer(wait, Timer::Refund(t));
         }
     }
@@ -92,11 +92,11 @@ impl Bridge {
     pub(super) fn resubmit(&mut self, t: u32, attempt: u32, ctx: &mut Context<'_, Self>) {
         let transfer = &self.transfers[t as usize];
         let Some(tx) = transfer.tx else { return };
-        let chain = &self.chains[transfer.source_chain() as usize];
-        if chain.txs[tx as usize].block.is_some() || transfer.orphaned {
+        let source = transfer.source_chain();
+        if self.chains.txs(source)[tx as usize].block.is_some() || transfer.orphaned {
             return;
         }
-        chain.resend(tx, attempt, ctx);
+        self.resend_tx(source, tx, attempt, ctx);
         ctx.set_timer(self.config.resend, Timer::Resubmit(t, attempt + 1));
     }
 
@@ -104,7 +104,7 @@ impl Bridge {
     /// once that is at or past the timeout, claims the refund with it at the source.
     pub(super) fn claim_refund(&mut self, t: u32, ctx: &mut Context<'_, Self>) {
         let transfer = &self.transfers[t as usize];
-        let slot = self.chains[transfer.destination_chain() as usize].config().slot;
+        let slot = self.chains.interval(transfer.destination_chain());
         if transfer.settled() || transfer.refused || transfer.orphaned {
             return;
         }
@@ -113,7 +113,7 @@ impl Bridge {
             return;
         };
         let timeout = source_time + self.config.packet_timeout;
-        let newest = self.chains[transfer.destination_chain() as usize].blocks.last().map_or(SimTime::ZERO, |b| b.time);
+        let newest = self.chains.blocks(transfer.destination_chain()).last().map_or(SimTime::ZERO, |b| b.time);
         if newest < timeout {
             let wait = timeout.since(ctx.now()) + slot;
             ctx.set_timer(wait, Timer::Refund(t));

@@ -8,12 +8,17 @@
 //! carry their slot's start as their time, as Ethereum's do. What a transaction *means* is left
 //! to the protocol around the chain (its payload `T`): it executes each new block once, at the
 //! moment it is built, and each node reacts to a block when it receives it.
+//!
+//! [`BftChain`] is the other kind: a chain ordered by a PBFT group, whose blocks are final when
+//! built.
 
+mod bft;
 mod config;
 mod fees;
 mod mempool;
 mod types;
 
+pub use bft::{BftChain, BftChainConfig, Tick};
 pub use config::{BLOB_BYTES, BLOB_SIDECAR_BYTES, BLOB_USABLE_BYTES, BlobParams, ChainConfig, OtherUsers};
 pub use fees::{blob_base_fee, fake_exponential};
 

@@ -330,6 +330,22 @@ pub fn fault_threshold(n: u32) -> u32 {
 }
 
 impl PbftConfig {
+    /// The first key set (away from its default) of those an outer protocol running the group
+    /// as a component decides itself: who the replicas are, the load and how many requests
+    /// clients issue, the warm-up, the state requests touch.
+    pub fn first_outer_key(&self) -> Option<&'static str> {
+        let unset = PbftConfig::default();
+        [
+            ("replicas", self.replicas != unset.replicas),
+            ("load", self.load != unset.load),
+            ("requests", self.requests.is_some()),
+            ("warmup", self.warmup != unset.warmup),
+            ("execution", self.execution.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    }
+
     /// The watermark window L.
     pub fn window(&self) -> u64 {
         self.window.unwrap_or(2 * self.checkpoint_interval)

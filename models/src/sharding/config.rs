@@ -5,7 +5,7 @@ use simulator::SimDuration;
 use simulator::config::ConfigError;
 use simulator::units::ByteSize;
 
-use crate::pbft::{Load, MAX_REPLICAS, PbftConfig, Replicas};
+use crate::pbft::{Load, MAX_REPLICAS, PbftConfig};
 
 /// Accounts sharded over committees, each running batched PBFT, with cross-shard transfers by
 /// two-phase commit or by relay.
@@ -343,18 +343,16 @@ impl ShardingConfig {
 
     /// The consensus section sets what PBFT does, not what the sharded system around it does.
     fn validate_consensus(&self) -> Result<(), ConfigError> {
-        let c = &self.consensus;
-        let unused = PbftConfig::default();
-        let owned: [(&str, bool, &str); 5] = [
-            ("replicas", c.replicas != Replicas::Count(4), "set protocol.committee (replicas per shard)"),
-            ("load", c.load != unused.load, "set protocol.load"),
-            ("requests", c.requests.is_some(), "clients issue transactions until the end of the run"),
-            ("warmup", c.warmup != unused.warmup, "set protocol.warmup"),
-            ("execution", c.execution.is_some(), "accounts are the state: set protocol.accounts"),
-        ];
-        if let Some((key, _, fix)) = owned.iter().find(|(_, set, _)| *set) {
-            return Err(ConfigError::new(*key, format!("is not read by a sharded system: {fix}")));
+        if let Some(key) = self.consensus.first_outer_key() {
+            let fix = match key {
+                "replicas" => "set protocol.committee (replicas per shard)",
+                "load" => "set protocol.load",
+                "requests" => "clients issue transactions until the end of the run",
+                "warmup" => "set protocol.warmup",
+                _ => "accounts are the state: set protocol.accounts",
+            };
+            return Err(ConfigError::new(key, format!("is not read by a sharded system: {fix}")));
         }
-        c.validate(self.committee, self.committee + 1)
+        self.consensus.validate(self.committee, self.committee + 1)
     }
 }
