@@ -319,7 +319,7 @@ fn sweep_speedup() -> Result<(), Failure> {
     let mut walls = Vec::new();
     for jobs in [1, 2] {
         let dir = std::env::temp_dir().join(format!("chainsim-bench-{}-{jobs}", std::process::id()));
-        let options = Options { jobs, shard: None, fresh: true };
+        let options = Options { jobs, slice: None, fresh: true };
         let outcome = campaign::run(&loaded, &ResultDir::new(&dir), &options, &provenance(), &Reporter::Quiet);
         let _ = std::fs::remove_dir_all(&dir);
         let outcome = outcome.map_err(Failure::run)?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use crate::{bench, commands, swarm, trace};
+use crate::{bench, commands, slurm, status, swarm, trace};
 use experiments::swarm::Subject;
 
 /// Deterministic discrete-event simulator for blockchain networks.
@@ -35,8 +35,12 @@ enum Command {
         /// Runs in parallel [default: all cores].
         #[arg(long)]
         jobs: Option<usize>,
-        /// Run only the I-th of N slices of the runs, e.g. --shard "$SLURM_ARRAY_TASK_ID/8".
-        #[arg(long, value_name = "I/N")]
+        /// Run only the I-th of N slices of the runs (slices balanced by expected work), e.g.
+        /// --slice "$SLURM_ARRAY_TASK_ID/8".
+        #[arg(long, value_name = "I/N", conflicts_with = "shard")]
+        slice: Option<String>,
+        /// The former name of --slice, kept for one release.
+        #[arg(long, value_name = "I/N", hide = true)]
         shard: Option<String>,
         /// Discard finished runs in the output folder and start over.
         #[arg(long)]
@@ -47,7 +51,7 @@ enum Command {
         #[command(flatten)]
         trace: Box<TraceArgs>,
     },
-    /// Combine the result folders of `run --shard` slices into one.
+    /// Combine the result folders of `run --slice` slices into one.
     Merge {
         /// The combined result folder.
         out: PathBuf,
@@ -99,6 +103,16 @@ enum Command {
         #[arg(long, default_value = "results/swarm")]
         out: PathBuf,
     },
+    /// Write (and with --submit, submit) Slurm jobs that run a study's slices as a job array and
+    /// merge them into the result folder once every slice has succeeded.
+    Slurm(Box<crate::slurm::SlurmArgs>),
+    /// How many runs of a study's plan are finished, failed and missing, in a result folder (and
+    /// the slice folders `chainsim slurm` keeps in it) or across slice folders.
+    Status {
+        /// Result or slice folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
     /// Measure events per second and peak memory on fixed flooding, PBFT, Bitcoin, sharding, rollup and bridge scenarios.
     Bench {
         /// Run only this scenario, in this process (e.g. flood-10k-fifo), printing one JSON line
@@ -116,7 +130,7 @@ enum Command {
 #[derive(clap::Args)]
 struct TraceArgs {
     /// Write every event of one run to this file as JSON lines, instead of writing results.
-    #[arg(long, value_name = "OUT.jsonl", conflicts_with_all = ["out", "jobs", "shard", "fresh"])]
+    #[arg(long, value_name = "OUT.jsonl", conflicts_with_all = ["out", "jobs", "slice", "shard", "fresh"])]
     trace: Option<PathBuf>,
     /// The run to trace, as POINT-REPLICATE (e.g. 3-1) [default: the only run].
     #[arg(long, value_name = "ID", requires = "trace")]
@@ -153,12 +167,16 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         }
     };
     let result = match cli.command {
-        Command::Run { file, out, seed, set, jobs, shard, fresh, quiet, trace } => match *trace {
+        Command::Run { file, out, seed, set, jobs, slice, shard, fresh, quiet, trace } => match *trace {
             TraceArgs { trace: Some(out), run, nodes, from, until } => {
                 trace::run(&file, seed, &set, &trace::Request { out, run, nodes, from, until })
             }
             TraceArgs { trace: None, .. } => {
-                commands::run(&file, seed, &set, commands::RunArgs { out, jobs, shard, fresh, quiet })
+                if shard.is_some() {
+                    eprintln!("warning: --shard is now --slice; --shard goes away in the next release");
+                }
+                let slice = slice.or(shard);
+                commands::run(&file, seed, &set, commands::RunArgs { out, jobs, slice, fresh, quiet })
             }
         },
         Command::Merge { out, dirs } => commands::merge(&out, &dirs),
@@ -167,6 +185,8 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Check { file, set } => commands::check(&file, &set),
         Command::Swarm { protocol, seeds, start, jobs, out } => swarm::main(protocol, start, seeds, jobs, &out),
         Command::Bench { scenario, repeat } => bench::main(scenario.as_deref(), repeat),
+        Command::Slurm(args) => slurm::main(&args),
+        Command::Status { dirs } => status::main(&dirs),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

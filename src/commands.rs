@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use experiments::campaign::{self, Options, Shard};
+use experiments::campaign::{self, Options};
 use experiments::reproduce::reproduce;
+use experiments::slices::Slice;
 use experiments::{InputError, LoadedExperiment, Override, Provenance, ResultDir};
 
 use crate::progress::Reporter;
@@ -43,7 +44,7 @@ pub fn load(file: &Path, seed: Option<u64>, set: &[String]) -> Result<LoadedExpe
     Ok(experiments::load(file, &overrides)?)
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
@@ -66,13 +67,13 @@ pub fn check(file: &Path, set: &[String]) -> Result<(), Failure> {
 pub struct RunArgs {
     pub out: Option<PathBuf>,
     pub jobs: Option<usize>,
-    pub shard: Option<String>,
+    pub slice: Option<String>,
     pub fresh: bool,
     pub quiet: bool,
 }
 
 /// Refuses a result folder path that names an existing file.
-fn refuse_file_as_folder(path: &Path, option: &str) -> Result<(), Failure> {
+pub(crate) fn refuse_file_as_folder(path: &Path, option: &str) -> Result<(), Failure> {
     if path.exists() && !path.is_dir() {
         return Err(Failure::input(format!(
             "{option} {}: this is a file; name a folder for the results",
@@ -83,7 +84,7 @@ fn refuse_file_as_folder(path: &Path, option: &str) -> Result<(), Failure> {
 }
 
 /// Refuses to write experiment `name` into `dir` when it holds another experiment's runs.
-fn refuse_other_experiment(dir: &ResultDir, name: &str, instead: &str) -> Result<(), Failure> {
+pub(crate) fn refuse_other_experiment(dir: &ResultDir, name: &str, instead: &str) -> Result<(), Failure> {
     match dir.other_experiment(name) {
         Some(other) => Err(Failure::input(format!(
             "{} holds the results of experiment `{other}`, not `{name}`; {instead}",
@@ -95,7 +96,7 @@ fn refuse_other_experiment(dir: &ResultDir, name: &str, instead: &str) -> Result
 
 pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Result<(), Failure> {
     let loaded = load(file, seed, set)?;
-    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::input)?;
+    let slice = args.slice.as_deref().map(Slice::parse).transpose().map_err(Failure::input)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     if jobs == 0 {
         return Err(Failure::input("--jobs must be at least 1"));
@@ -111,7 +112,7 @@ pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Res
         )?;
     }
     let reporter = Reporter::new(args.quiet);
-    let options = Options { jobs, shard, fresh: args.fresh };
+    let options = Options { jobs, slice, fresh: args.fresh };
     let outcome = campaign::run(&loaded, &dir, &options, &provenance(), &reporter).map_err(Failure::run)?;
     for problem in &outcome.plot_problems {
         eprintln!("warning: plot not drawn: {problem}");
@@ -159,7 +160,7 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
     eprintln!("merged {} from {} into {}", plural(merged.copied, "run"), plural(inputs.len(), "folder"), out.display());
     if let Some(first) = merged.missing.first() {
         eprintln!(
-            "warning: {} of the plan still missing (first {first}): merge the other shards' folders too; the tables hold the runs present",
+            "warning: {} of the plan still missing (first {first}): merge the other slices' folders too; the tables hold the runs present",
             plural(merged.missing.len(), "run"),
         );
     }

@@ -8,5 +8,7 @@ mod bench;
 pub mod cli;
 mod commands;
 mod progress;
+mod slurm;
+mod status;
 mod swarm;
 mod trace;

@@ -1,4 +1,4 @@
-//! Sweeps end to end: parallel runs, resume after a kill, shards and merge, reproduce, bad axes.
+//! Sweeps end to end: parallel runs, resume after a kill, slices and merge, reproduce, bad axes.
 
 mod common;
 
@@ -109,24 +109,24 @@ fn a_killed_sweep_resumes_without_recomputing_finished_runs() {
 }
 
 #[test]
-fn shards_merge_into_the_single_machine_result() {
+fn slices_merge_into_the_single_machine_result() {
     let tmp = setup(SWEEP);
     run_ok(&["run", "grid.ron", "--out", "single", "--quiet"], tmp.path());
-    run_ok(&["run", "grid.ron", "--out", "s1", "--shard", "1/2", "--quiet"], tmp.path());
-    run_ok(&["run", "grid.ron", "--out", "s2", "--shard", "2/2", "--quiet"], tmp.path());
+    run_ok(&["run", "grid.ron", "--out", "s1", "--slice", "1/2", "--quiet"], tmp.path());
+    run_ok(&["run", "grid.ron", "--out", "s2", "--slice", "2/2", "--quiet"], tmp.path());
     let o = run_ok(&["merge", "partial", "s1"], tmp.path());
     assert!(stderr(&o).contains("runs of the plan still missing (first 0-1)"), "{}", stderr(&o));
     let o = run_ok(&["merge", "merged", "s1", "s2"], tmp.path());
     assert!(!stderr(&o).contains("missing"), "{}", stderr(&o));
     assert_same_results(&tmp.path().join("single"), &tmp.path().join("merged"));
     let o = chainsim(&["merge", "s1", "s2"], tmp.path());
-    assert!(o.status.success(), "a shard's own folder takes the others: {}", stderr(&o));
+    assert!(o.status.success(), "a slice's own folder takes the others: {}", stderr(&o));
 
     std::fs::write(tmp.path().join("other.ron"), SWEEP.replace("seed: 3", "seed: 4")).unwrap();
-    run_ok(&["run", "other.ron", "--out", "o1", "--shard", "1/2", "--quiet"], tmp.path());
+    run_ok(&["run", "other.ron", "--out", "o1", "--slice", "1/2", "--quiet"], tmp.path());
     let o = chainsim(&["merge", "bad", "s1", "o1"], tmp.path());
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("only shards of one experiment"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("only slices of one experiment"), "{}", stderr(&o));
     std::fs::write(tmp.path().join("renamed.ron"), SWEEP.replace("name: \"grid\"", "name: \"renamed\"")).unwrap();
     run_ok(&["run", "renamed.ron", "--out", "r1", "--quiet"], tmp.path());
     let o = chainsim(&["merge", "r1", "s1"], tmp.path());

@@ -12,34 +12,7 @@ use crate::figures;
 use crate::load::LoadedExperiment;
 use crate::results::{Provenance, ResultDir, WriteError, failed_run_json, run_json, run_key};
 use crate::runner::{RunRecord, RunSpec, execute, plan};
-
-/// The I-th of N slices of the runs (1-based), for spreading one experiment over machines.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Shard {
-    /// Which slice, 1..=count.
-    pub index: usize,
-    /// How many slices.
-    pub count: usize,
-}
-
-impl Shard {
-    /// Parses `I/N` with 1 ≤ I ≤ N.
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let bad = || format!("`{text}` is not a shard: write I/N with 1 ≤ I ≤ N, e.g. --shard 2/8");
-        let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let (index, count): (usize, usize) =
-            (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// Whether the run at position `position` of the plan belongs to this slice.
-    pub fn contains(&self, position: usize) -> bool {
-        position % self.count == self.index - 1
-    }
-}
+use crate::slices::{self, Slice, expected_work};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -47,7 +20,7 @@ pub struct Options {
     /// Worker threads (whole runs in parallel).
     pub jobs: usize,
     /// Only this slice of the runs.
-    pub shard: Option<Shard>,
+    pub slice: Option<Slice>,
     /// Discard stored runs and start over.
     pub fresh: bool,
 }
@@ -100,8 +73,10 @@ pub fn run(
 ) -> Result<Outcome, WriteError> {
     let started = Instant::now();
     let all = plan(loaded);
-    let mine: Vec<&RunSpec> =
-        all.iter().enumerate().filter(|(i, _)| options.shard.is_none_or(|s| s.contains(*i))).map(|(_, s)| s).collect();
+    let mine: Vec<&RunSpec> = match options.slice {
+        Some(slice) => slices::runs_of(loaded, &all, slice),
+        None => all.iter().collect(),
+    };
     let planned_ids: std::collections::BTreeSet<String> = all.iter().map(RunSpec::id).collect();
 
     dir.remove_temporaries()?;
@@ -133,11 +108,7 @@ pub fn run(
 
     // Longest first, each worker taking the next run as it frees up: a long run started last
     // would leave the other cores idle at the end. Results do not depend on the order.
-    let estimate = |spec: &RunSpec| {
-        let experiment = &loaded.points[spec.point].experiment;
-        experiment.protocol.work_estimate(&experiment.setting())
-    };
-    to_run.sort_by(|(a, _), (b, _)| estimate(b).total_cmp(&estimate(a)));
+    to_run.sort_by(|(a, _), (b, _)| expected_work(loaded, b).total_cmp(&expected_work(loaded, a)));
 
     progress.start(to_run.len(), reused);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.jobs.max(1)).build().map_err(|e| WriteError {
@@ -174,7 +145,7 @@ pub fn run(
     let ids: Vec<String> = all.iter().map(RunSpec::id).collect();
     dir.write_tables(&ids)?;
     // A slice holds part of the data; its plots are drawn after the merge.
-    let plot_problems = if options.shard.is_none() { figures::draw_all(dir)?.1 } else { Vec::new() };
+    let plot_problems = if options.slice.is_none() { figures::draw_all(dir)?.1 } else { Vec::new() };
     let mut computed = computed.into_inner().expect("no worker panicked");
     computed.sort_by_key(|r| (r.spec.point, r.spec.replicate));
     let wall_seconds = started.elapsed().as_secs_f64();
@@ -189,14 +160,14 @@ pub fn run(
 pub struct Merged {
     /// Run files copied.
     pub copied: usize,
-    /// Planned runs that no input held, in plan order (a shard not merged, or not finished).
+    /// Planned runs that no input held, in plan order (a slice not merged, or not finished).
     pub missing: Vec<String>,
     /// Plots that could not be drawn, and why.
     pub plot_problems: Vec<String>,
 }
 
 /// Combines result folders of shards of one experiment into `out`. Every folder must hold the
-/// same manifest; once every shard is in, the result equals an unsharded run.
+/// same manifest; once every slice is in, the result equals a run on one machine.
 pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<Merged, WriteError> {
     let Some(first) = inputs.first() else {
         return Err(WriteError { path: out.path().to_path_buf(), message: "give at least one folder to merge".into() });
@@ -210,7 +181,7 @@ pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<Merged, WriteError
             return Err(WriteError {
                 path: input.path().join("manifest.json"),
                 message: format!(
-                    "differs from {}: only shards of one experiment can be merged",
+                    "differs from {}: only slices of one experiment can be merged",
                     first.path().display()
                 ),
             });
@@ -233,18 +204,4 @@ pub fn merge(out: &ResultDir, inputs: &[ResultDir]) -> Result<Merged, WriteError
     let stored: std::collections::BTreeSet<String> = out.stored_run_ids().into_iter().collect();
     let missing = ids.into_iter().filter(|id| !stored.contains(id)).collect();
     Ok(Merged { copied, missing, plot_problems: figures::draw_all(out)?.1 })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_the_runs() {
-        let shards: Vec<Shard> = (1..=3).map(|i| Shard::parse(&format!("{i}/3")).unwrap()).collect();
-        for position in 0..20 {
-            assert_eq!(shards.iter().filter(|s| s.contains(position)).count(), 1);
-        }
-        assert!(Shard::parse("0/3").is_err() && Shard::parse("4/3").is_err() && Shard::parse("x").is_err());
-    }
 }

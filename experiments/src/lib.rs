@@ -18,6 +18,7 @@ pub mod results;
 pub mod ron_value;
 pub mod runner;
 pub mod series_table;
+pub mod slices;
 pub mod student_t;
 pub mod summary;
 pub mod swarm;
