@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use experiments::campaign::{self, Options};
 use experiments::reproduce::reproduce;
 use experiments::slices::Slice;
-use experiments::{InputError, LoadedExperiment, Override, Provenance, ResultDir};
+use experiments::{InputError, LoadedExperiment, Override, Provenance, ResultDir, memory};
 
 use crate::progress::Reporter;
 
@@ -50,17 +50,36 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
 
 pub fn check(file: &Path, set: &[String]) -> Result<(), Failure> {
     let loaded = load(file, None, set)?;
+    if let Some(available) = memory::available() {
+        memory::runs_at_once(&loaded, 1, available).map_err(Failure::input)?;
+    }
     let e = &loaded.experiment;
     println!(
-        "{}: ok — experiment `{}`, protocol {}, {} × {} = {}",
+        "{}: ok — experiment `{}`, protocol {}, {} × {} = {}; the largest run needs about {} of memory",
         file.display(),
         e.name,
         e.protocol.name(),
         plural(loaded.points.len(), "point"),
         plural(e.replicates as usize, "replicate"),
         plural(loaded.run_count(), "run"),
+        memory::gigabytes(memory::largest_run(&loaded).1),
     );
     Ok(())
+}
+
+/// How many runs may run at once, at most `jobs`: a run that cannot fit in the available memory
+/// is refused, and runs that fit alone but not side by side run fewer at a time.
+fn jobs_that_fit(loaded: &LoadedExperiment, jobs: usize, quiet: bool) -> Result<usize, Failure> {
+    let Some(available) = memory::available() else { return Ok(jobs) };
+    let fit = memory::runs_at_once(loaded, jobs, available).map_err(Failure::input)?;
+    if fit < jobs && !quiet {
+        eprintln!(
+            "note: {} at a time, not {jobs}: the largest runs side by side need more than the {} of memory available",
+            plural(fit, "run"),
+            memory::gigabytes(available)
+        );
+    }
+    Ok(fit)
 }
 
 /// Options of `chainsim run` beyond the experiment itself.
@@ -101,6 +120,7 @@ pub fn run(file: &Path, seed: Option<u64>, set: &[String], args: RunArgs) -> Res
     if jobs == 0 {
         return Err(Failure::input("--jobs must be at least 1"));
     }
+    let jobs = jobs_that_fit(&loaded, jobs, args.quiet)?;
     let out = args.out.unwrap_or_else(|| Path::new("results").join(&loaded.experiment.name));
     refuse_file_as_folder(&out, "--out")?;
     let dir = ResultDir::new(out);

@@ -218,6 +218,8 @@ pub fn main(args: &SlurmArgs) -> Result<(), Failure> {
         write(&folder.join(file), text)?;
     }
     describe_slices(&loaded, &runs, slices);
+    let largest = experiments::memory::gigabytes(experiments::memory::largest_run(&loaded).1);
+    println!("the largest run needs about {largest} of memory (each task runs --cpus-per-task of them at once)");
     println!("wrote {}/{{slices,merge,submit}}.sh", folder.display());
     if args.submit { submit(&folder, &out) } else { Ok(()) }
 }

@@ -181,6 +181,20 @@ fn bad_input_exits_2_naming_the_file_and_the_key_or_line() {
     );
     assert_bad_input(Some(SMALL), &["--set", "protocol.items=10000000"], &["protocol.items", "fits in memory"]);
     assert_bad_input(Some(SMALL), &["--set", "network.nodes=4000000000"], &["network.nodes", "at most"]);
+    // 10^8 nodes of degree 4 need about 133 GB: refused before anything is built, by `check` too.
+    let hundred_million = ["--set", "network.nodes=100000000", "--set", "protocol.items=1"];
+    let needs = ["needs about 133.0 GB of memory at its peak", "this machine has available", "lower network.nodes"];
+    assert_bad_input(Some(SMALL), &hundred_million, &needs);
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "big.ron", SMALL);
+    let o = chainsim(&[&["check", "big.ron"][..], &hundred_million].concat(), tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(needs[0]), "{}", stderr(&o));
+    assert_bad_input(
+        Some(SMALL),
+        &["--set", "network.nodes=100000", "--set", "network.topology.degree=50000"],
+        &["network.topology.degree", "too many links"],
+    );
     assert_bad_input(None, &[], &["cannot read bad.ron"]);
     assert_bad_input(Some(SMALL), &["--set", "network.nodez=3"], &["network.nodez", "nodes"]);
     let swept = |key: &str| SMALL.replace("    seed: 7,", &format!("    seed: 7,\n    sweep: [(\"{key}\", [1, 3])],"));

@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod figures;
 mod key_at;
 pub mod load;
+pub mod memory;
 pub mod network_section;
 pub mod nodes_table;
 pub mod overrides;

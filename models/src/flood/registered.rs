@@ -39,6 +39,11 @@ impl Registered for Flood {
         f64::from(setting.network.nodes) * f64::from(config.items) * (1.0 + config.item_size.bytes() as f64 / 1e6)
     }
 
+    /// A bit and a reach time per item and node.
+    fn memory_estimate(config: &FloodConfig, setting: &Setting<'_>) -> f64 {
+        f64::from(setting.network.nodes) * f64::from(config.items) * 9.0
+    }
+
     fn build(config: &FloodConfig, setting: &Setting<'_>, seed: u64) -> Self {
         let roles = setting.network.roles().expect("roles are validated before building");
         Flood::new(config.clone(), setting.network.nodes, &roles, seed)

@@ -86,6 +86,13 @@ pub trait Registered: Model + Sized + 'static {
         f64::from(setting.network.nodes)
     }
 
+    /// Bytes of the protocol's own state at a run's peak, about, beyond the engine's (which
+    /// `NetworkConfig::memory_estimate` counts): a run whose total exceeds the machine's
+    /// available memory is refused before it starts. By default nothing beyond the engine's.
+    fn memory_estimate(_config: &Self::Config, _setting: &Setting<'_>) -> f64 {
+        0.0
+    }
+
     /// The protocol's state for a run with `seed`, for a validated config.
     fn build(config: &Self::Config, setting: &Setting<'_>, seed: u64) -> Self;
 }

@@ -29,6 +29,8 @@ pub trait Section: fmt::Debug + Send + Sync {
     fn item_curve(&self) -> Option<ItemCurve>;
     /// See [`Registered::work_estimate`].
     fn work_estimate(&self, setting: &Setting<'_>) -> f64;
+    /// See [`Registered::memory_estimate`].
+    fn memory_estimate(&self, setting: &Setting<'_>) -> f64;
     /// Builds the protocol and runs it over `world` to a stop condition, its events going to
     /// `trace` if given.
     fn run(
@@ -102,6 +104,10 @@ impl<M: Registered> Section for Typed<M> {
 
     fn work_estimate(&self, setting: &Setting<'_>) -> f64 {
         M::work_estimate(&self.0, setting)
+    }
+
+    fn memory_estimate(&self, setting: &Setting<'_>) -> f64 {
+        M::memory_estimate(&self.0, setting)
     }
 
     fn run(

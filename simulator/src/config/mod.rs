@@ -8,6 +8,7 @@ use crate::disk::DiskConfig;
 use crate::roles::{RoleConfig, Roles};
 
 mod latency;
+mod memory;
 
 use crate::time::SimDuration;
 use crate::units::{Bandwidth, ByteSize, Throughput};
@@ -350,7 +351,14 @@ impl NetworkConfig {
             TopologyConfig::Complete | TopologyConfig::EdgeListFile(_) => Ok(()),
             TopologyConfig::RandomRegular { degree } => {
                 let path = "topology.degree";
-                if *degree >= n {
+                if f64::from(n) * f64::from(*degree) > max_links {
+                    Err(ConfigError::new(
+                        path,
+                        format!(
+                            "degree {degree} on {n} nodes gives too many links (more than 2^31 link ends); lower the degree"
+                        ),
+                    ))
+                } else if *degree >= n {
                     Err(ConfigError::new(
                         path,
                         format!("degree {degree} must be less than network.nodes ({n}); lower the degree or add nodes"),
