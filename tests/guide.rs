@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 // guide: imports
 use models::Model;
-use models::registry::{PlotKind, PlotSpec, Registered, Setting};
+use models::registry::{PerItem, PlotKind, PlotSpec, Registered, Setting};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use simulator::config::ConfigError;
@@ -138,15 +138,17 @@ impl Model for Gossip {
     fn report(&self, stats: &RunStats) -> Report {
         let pairs = self.heard.len() as f64 * f64::from(self.nodes);
         let heard = self.heard.iter().flatten().filter(|t| t.is_some()).count() as f64;
-        let mut spreads: Vec<f64> = self
+        // Each rumor's spread, for the run file (a CDF over rumors reads it there).
+        let spread_of: Vec<Option<f64>> = self
             .heard
             .iter()
-            .filter_map(|times| {
+            .map(|times| {
                 let start = times[0]?;
                 let last = times.iter().flatten().max()?;
                 Some(last.since(start).as_millis_f64())
             })
             .collect();
+        let mut spreads: Vec<f64> = spread_of.iter().flatten().copied().collect();
         spreads.sort_by(f64::total_cmp);
         let median = spreads.get(spreads.len() / 2).copied().map_or(MetricValue::Missing, MetricValue::real);
         let metrics = vec![
@@ -154,7 +156,8 @@ impl Model for Gossip {
             ("spread_p50_ms".to_string(), median),
             ("messages_sent".to_string(), MetricValue::Count(stats.total(|c| c.messages_sent))),
         ];
-        Report { metrics, ..Report::default() }
+        let rumors: Vec<serde_json::Value> = spread_of.iter().map(|s| serde_json::json!({ "spread_ms": s })).collect();
+        Report { metrics, detail: serde_json::json!({ "rumors": rumors }), ..Report::default() }
     }
 }
 // end
@@ -183,6 +186,11 @@ impl Registered for Gossip {
             Some(_) => vec![PlotSpec::line("coverage", swept), PlotSpec::line("spread_p50_ms", swept)],
             None => vec![PlotSpec::new(PlotKind::Cdf, "spread_p50_ms")],
         }
+    }
+
+    /// A CDF of `spread_p50_ms` draws each rumor's spread, from the run file.
+    fn per_item(metric: &str) -> Option<PerItem> {
+        (metric == "spread_p50_ms").then_some(PerItem { list: "rumors", field: "spread_ms", noun: "rumor" })
     }
 
     fn build(config: &GossipConfig, setting: &Setting<'_>, _seed: u64) -> Self {

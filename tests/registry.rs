@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use models::Model;
-use models::registry::{PlotKind, PlotSpec, Registered, Setting};
+use models::registry::{PerItem, PlotKind, PlotSpec, Registered, Setting};
 use serde::{Deserialize, Serialize};
 use simulator::config::ConfigError;
 use simulator::{Context, Message, MetricValue, NodeId, Protocol, Report, RunStats, SimDuration};
@@ -81,8 +81,9 @@ impl Protocol for PingPong {
 impl Model for PingPong {
     fn report(&self, stats: &RunStats) -> Report {
         let end_ms = MetricValue::real((stats.end_time - simulator::SimTime::ZERO).as_millis_f64());
+        let detail = serde_json::json!({ "runs": [{ "end_ms": end_ms.as_f64() }] });
         let metrics = vec![("pongs".to_string(), MetricValue::Count(self.pongs)), ("end_ms".to_string(), end_ms)];
-        Report { metrics, ..Report::default() }
+        Report { metrics, detail, ..Report::default() }
     }
 }
 
@@ -103,6 +104,11 @@ impl Registered for PingPong {
 
     fn default_plots(_: &PingConfig, swept: &[&str]) -> Vec<PlotSpec> {
         vec![PlotSpec::per_first_key(PlotKind::Cdf, "end_ms", swept)]
+    }
+
+    /// A run is the one item `end_ms` describes: the CDF is over runs.
+    fn per_item(metric: &str) -> Option<PerItem> {
+        (metric == "end_ms").then_some(PerItem { list: "runs", field: "end_ms", noun: "run" })
     }
 
     fn build(config: &PingConfig, setting: &Setting<'_>, _: u64) -> Self {

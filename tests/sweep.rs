@@ -213,11 +213,25 @@ fn plots_are_drawn_declared_or_by_default_and_redrawn_from_the_csv_files() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("reach_p90_ms-vs-nodes.png"));
     assert!(plots.join("reach_p90_ms-vs-nodes.png").is_file());
 
-    // Without declared plots the flood protocol's defaults are drawn.
+    // Without declared plots the flood protocol's defaults are drawn: lines against the swept
+    // keys, and over items (one swept key, which a CDF and a propagation curve do not pool over)
+    // the CDF of every item's time to half the nodes and the propagation curve.
     let tmp = setup(SWEEP);
     run_ok(&["run", "grid.ron", "--out", "d", "--quiet"], tmp.path());
-    for file in ["reach_p50_ms-vs-nodes.svg", "reach_p90_ms-vs-nodes.svg", "reach_p50_ms-cdf.svg"] {
+    for file in ["reach_p50_ms-vs-nodes.svg", "reach_p90_ms-vs-nodes.svg"] {
         assert!(tmp.path().join("d/plots").join(file).is_file(), "{file}");
+    }
+    assert!(!tmp.path().join("d/plots/reach_p50_ms-cdf.svg").exists(), "a CDF would pool two swept keys");
+    let one_key = SWEEP.replace("        (\"network.contention\", [Fifo, FairShare]),\n", "");
+    let tmp = setup(&one_key);
+    run_ok(&["run", "grid.ron", "--out", "d", "--quiet"], tmp.path());
+    let svg = std::fs::read_to_string(tmp.path().join("d/plots/reach_p50_ms-cdf.svg")).unwrap();
+    for text in ["nodes=40", "nodes=80", "fraction of items (all replicates)", "CDF of reach_p50_ms over items"] {
+        assert!(svg.contains(text), "`{text}` missing from the CDF");
+    }
+    let svg = std::fs::read_to_string(tmp.path().join("d/plots/propagation.svg")).unwrap();
+    for text in ["nodes=40", "10th to 90th percentile of items", "time since creation"] {
+        assert!(svg.contains(text), "`{text}` missing from the propagation curve");
     }
 
     let bad = SWEEP.replace("protocol: Flood(", "plots: [(x: \"network.nodes\", y: \"speed\")],\n    protocol: Flood(");

@@ -1,7 +1,8 @@
 //! Plots of an experiment: declared in the experiment file (`plots: [...]`) or, when none are,
 //! the protocol's defaults. They are drawn from `summary.csv` (line charts: mean with 95 % CI
-//! error bars against a swept key, one series per value of another swept key) and `runs.csv`
-//! (CDFs of a metric over runs), so `chainsim plot DIR` can redraw them without running anything.
+//! error bars against a swept key, one series per value of another swept key), `runs.csv` and
+//! the run files (CDFs of a metric's per-item values, and propagation curves, pooled over a
+//! point's replicates), so `chainsim plot DIR` can redraw them without running anything.
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use plots::{Chart, Datum, Reference, Series};
 pub use models::registry::{PlotKind, PlotSpec, ReferenceLine};
 
 /// File names and titles derived from a plot's axes.
-trait Derived {
+pub(crate) trait Derived {
     fn file_stem(&self) -> String;
     fn title(&self) -> String;
 }
@@ -44,9 +45,9 @@ impl Derived for PlotSpec {
     fn title(&self) -> String {
         self.title.clone().unwrap_or_else(|| match (self.kind, &self.x) {
             (PlotKind::Line, Some(x)) => format!("{} vs {x}", self.y),
-            (PlotKind::Propagation, _) => "Share of nodes holding a block vs time since mining".to_string(),
+            (PlotKind::Propagation, _) => "Share of nodes holding an item vs time since its creation".to_string(),
             (PlotKind::TimeSeries, _) => format!("{} over time", self.y),
-            _ => format!("CDF of {} over runs", self.y),
+            _ => format!("CDF of {} over items", self.y),
         })
     }
 }
@@ -79,6 +80,20 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
             }
         } else if plot.kind == PlotKind::TimeSeries {
             check_time_series(experiment, plot).map_err(|e| format!("{here}.{e}"))?;
+        } else if plot.kind == PlotKind::Cdf
+            && metrics.contains(&plot.y)
+            && experiment.protocol.per_item(&plot.y).is_none()
+        {
+            let with: Vec<&String> = metrics.iter().filter(|m| experiment.protocol.per_item(m).is_some()).collect();
+            let with = if with.is_empty() {
+                "none of this protocol's metrics has".to_string()
+            } else {
+                format!("{} have", with.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))
+            };
+            return Err(format!(
+                "{here}.y: the run files hold no per-item values of `{}` to draw a CDF of ({with} them); draw it as a Line against a swept key",
+                plot.y
+            ));
         } else if !metrics.contains(&plot.y) {
             return Err(format!(
                 "{here}.y: `{}` is not a metric of this protocol; metrics: {}",
@@ -102,9 +117,10 @@ pub fn validate(experiment: &Experiment) -> Result<(), String> {
             PlotKind::Line if plot.x.is_none() => {
                 return Err(format!("{here}.x: a Line plot needs a swept key on the x axis"));
             }
-            PlotKind::Line => check_unpooled(experiment, plot).map_err(|e| format!("{here}.{e}"))?,
+            PlotKind::Line | PlotKind::Cdf | PlotKind::Propagation => {
+                check_unpooled(experiment, plot).map_err(|e| format!("{here}.{e}"))?
+            }
             PlotKind::TimeSeries => {}
-            _ => check_at(experiment, plot).map_err(|e| format!("{here}.{e}"))?,
         }
         if let Some(other) = experiment.plots[..i].iter().position(|p| p.file_stem() == plot.file_stem()) {
             return Err(format!(
@@ -170,7 +186,7 @@ fn number(cell: Option<&String>) -> Option<f64> {
 }
 
 /// A series' legend entry: `key=value`, or the value alone for a `label` (already in words).
-fn series_label(spec: &PlotSpec, value: &Option<String>) -> String {
+pub(crate) fn series_label(spec: &PlotSpec, value: &Option<String>) -> String {
     match (&spec.series, value) {
         (Some(key), Some(v)) if key == "label" => v.clone(),
         (Some(key), Some(v)) => format!("{}={v}", key.rsplit('.').next().unwrap_or(key)),
@@ -183,7 +199,7 @@ pub(crate) struct Labels(Option<&'static dyn models::registry::ProtocolEntry>);
 
 impl Labels {
     /// The labels of the protocol the manifest's experiment names.
-    fn of(manifest: &Value) -> Self {
+    pub(crate) fn of(manifest: &Value) -> Self {
         let name = manifest["config"]["protocol"].as_object().and_then(|p| p.keys().next().cloned());
         Labels(name.and_then(|name| models::registry::lookup(&name)))
     }
@@ -197,6 +213,16 @@ impl Labels {
     /// The label of metric or series `name`.
     pub(crate) fn metric(&self, name: &str) -> String {
         self.0.and_then(|protocol| protocol.label(name)).map_or_else(|| name.replace('_', " "), str::to_string)
+    }
+
+    /// Where the protocol's run files hold `metric` per item.
+    pub(crate) fn per_item(&self, metric: &str) -> Option<models::registry::PerItem> {
+        self.0.and_then(|protocol| protocol.per_item(metric))
+    }
+
+    /// The protocol's per-item curve.
+    pub(crate) fn item_curve(&self) -> Option<models::registry::ItemCurve> {
+        self.0.and_then(|protocol| protocol.item_curve())
     }
 
     /// The label of swept key `key`: the protocol's words for it if it has them (looked up by
@@ -269,7 +295,7 @@ fn line_chart(spec: &PlotSpec, summary: &Table, labels: &Labels) -> Result<Chart
         x_categories: (!numeric).then_some(categories),
         series,
         reference: spec.reference.as_ref().map(|r| Reference { label: r.label.clone(), y: r.y }),
-        bands: false,
+        intervals: plots::Intervals::ErrorBars,
     })
 }
 
@@ -309,77 +335,6 @@ impl Quantity {
     }
 }
 
-fn cdf_chart(spec: &PlotSpec, runs: &Table, labels: &Labels) -> Result<Chart, String> {
-    let col = runs.column(&spec.y).ok_or_else(|| format!("runs.csv has no metric `{}`", spec.y))?;
-    let series = runs
-        .groups(spec.series.as_deref())
-        .into_iter()
-        .map(|(value, rows)| {
-            let values: Vec<f64> = rows.iter().filter_map(|r| number(r.get(col))).collect();
-            plots::cdf(series_label(spec, &value), &values)
-        })
-        .collect();
-    Ok(Chart {
-        title: spec.title(),
-        x_label: labels.metric(&spec.y),
-        y_label: "fraction of runs".to_string(),
-        log_x: spec.log_x,
-        log_y: false,
-        x_categories: None,
-        series,
-        reference: None,
-        bands: false,
-    })
-}
-
-/// The propagation curve: for each series, at every tenth of the nodes the median over items
-/// (of every run in the series) of the time to reach it.
-fn propagation_chart(spec: &PlotSpec, runs: &Table, dir: &ResultDir) -> Result<Chart, String> {
-    let (point, replicate) = (runs.column("point"), runs.column("replicate"));
-    let (Some(point), Some(replicate)) = (point, replicate) else { return Err("runs.csv has no run ids".into()) };
-    let mut series = Vec::new();
-    for (value, rows) in runs.groups(spec.series.as_deref()) {
-        let mut per_decile: Vec<Vec<Option<f64>>> = vec![Vec::new(); 10];
-        for row in rows {
-            let file = format!("runs/{}-{}.json", row[point], row[replicate]);
-            let run = dir.read_json(&file).map_err(|e| e.to_string())?;
-            for item in item_list(&run["detail"], &spec.y) {
-                for (decile, reach) in item[spec.y.as_str()].as_array().into_iter().flatten().enumerate().take(10) {
-                    per_decile[decile].push(reach.as_f64());
-                }
-            }
-        }
-        let data = per_decile
-            .iter()
-            .enumerate()
-            .filter_map(|(i, times)| {
-                let x = simulator::report::median_with_never(times)?;
-                Some(Datum { x, y: (i + 1) as f64 / 10.0, interval: None })
-            })
-            .collect();
-        series.push(Series { label: series_label(spec, &value), data });
-    }
-    Ok(Chart {
-        title: spec.title(),
-        x_label: "time since mining (ms, median over blocks)".to_string(),
-        y_label: "share of nodes holding the block".to_string(),
-        log_x: spec.log_x,
-        log_y: false,
-        x_categories: None,
-        series,
-        reference: None,
-        bands: false,
-    })
-}
-
-/// The items of a run file's detail that carry the curve `field` (a protocol's blocks, ...).
-fn item_list<'v>(detail: &'v Value, field: &str) -> impl Iterator<Item = &'v Value> {
-    let lists = detail.as_object().into_iter().flat_map(|fields| fields.values());
-    let list =
-        lists.filter_map(Value::as_array).find(|items| items.first().is_some_and(|item| item.get(field).is_some()));
-    list.into_iter().flatten()
-}
-
 /// Draws every plot listed in the manifest of `dir` into `dir/plots/` as PNG and SVG. Returns
 /// the files drawn and, per plot that could not be drawn, why.
 pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteError> {
@@ -397,8 +352,8 @@ pub fn draw_all(dir: &ResultDir) -> Result<(Vec<PathBuf>, Vec<String>), WriteErr
         let stem = spec.file_stem();
         let chart = match spec.kind {
             PlotKind::Line => line_chart(spec, &summary.at(&spec.at), &labels),
-            PlotKind::Cdf => cdf_chart(spec, &runs.at(&spec.at), &labels),
-            PlotKind::Propagation => propagation_chart(spec, &runs, dir),
+            PlotKind::Cdf => crate::item_charts::cdf_chart(spec, &runs.at(&spec.at), dir, &labels),
+            PlotKind::Propagation => crate::item_charts::propagation_chart(spec, &runs.at(&spec.at), dir, &labels),
             PlotKind::TimeSeries => Table::read(dir, "series.csv")
                 .map_err(|e| e.to_string())
                 .and_then(|series| crate::time_chart::time_series_chart(spec, (spec.title(), &labels), &runs, &series)),

@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod campaign;
 pub mod experiment;
 pub mod figures;
+mod item_charts;
 mod key_at;
 pub mod load;
 pub mod memory;

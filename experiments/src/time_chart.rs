@@ -91,7 +91,7 @@ pub(crate) fn time_series_chart(
         x_categories: None,
         series,
         reference: None,
-        bands: true,
+        intervals: plots::Intervals::Band,
     })
 }
 

@@ -16,6 +16,11 @@ pub mod sharding;
 
 use registry::{Entry, ProtocolEntry};
 
+/// The per-item field of a run file (each block, each flooded item) holding the times (ms) at
+/// which a tenth, two tenths, … of the nodes held the item: ten entries, null where never
+/// reached. `Propagation` plots draw it.
+pub const REACH_CURVE: &str = "reach_deciles_ms";
+
 /// Every protocol experiment files can name, one line each.
 pub const PROTOCOLS: &[&dyn ProtocolEntry] = &[
     &Entry::<flood::Flood>::NEW,

@@ -61,9 +61,21 @@ pub struct Chart {
     pub series: Vec<Series>,
     /// An optional horizontal line.
     pub reference: Option<Reference>,
-    /// Draw each series' intervals as a shaded band around the line instead of error bars (for
-    /// dense x values such as time).
-    pub bands: bool,
+    /// How each series' intervals are drawn.
+    pub intervals: Intervals,
+}
+
+/// How the intervals of a series are drawn.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Intervals {
+    /// An error bar on y at each point.
+    #[default]
+    ErrorBars,
+    /// A shaded band between the y intervals, around the line (dense x values such as time).
+    Band,
+    /// A shaded band between x intervals, across the line: the interval of each point is the
+    /// spread of x at its y (times at which shares of nodes were reached).
+    SidewaysBand,
 }
 
 /// Why a chart could not be drawn.
@@ -89,7 +101,9 @@ pub enum PlotError {
 pub fn cdf(label: impl Into<String>, values: &[f64]) -> Series {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
-    let n = sorted.len() as f64;
+    // A value that is not finite never happened (an item that never got there): it counts in
+    // the fractions but is never reached, so the curve ends below 1.
+    let n = values.len() as f64;
     let mut data = Vec::with_capacity(2 * sorted.len());
     for (i, &v) in sorted.iter().enumerate() {
         data.push(Datum { x: v, y: i as f64 / n, interval: None });
@@ -159,6 +173,8 @@ struct Prepared<'a> {
 impl<'a> Prepared<'a> {
     fn new(chart: &'a Chart) -> Result<Self, PlotError> {
         let axis = |log: bool, v: f64| if log { if v > 0.0 { libm::log10(v) } else { f64::NAN } } else { v };
+        let sideways = chart.intervals == Intervals::SidewaysBand;
+        let interval_log = if sideways { chart.log_x } else { chart.log_y };
         let series: Vec<Vec<Datum>> = chart
             .series
             .iter()
@@ -168,17 +184,16 @@ impl<'a> Prepared<'a> {
                     .map(|d| Datum {
                         x: axis(chart.log_x, d.x),
                         y: axis(chart.log_y, d.y),
-                        interval: d.interval.map(|(lo, hi)| (axis(chart.log_y, lo), axis(chart.log_y, hi))),
+                        interval: d.interval.map(|(lo, hi)| (axis(interval_log, lo), axis(interval_log, hi))),
                     })
                     .filter(|d| d.x.is_finite() && d.y.is_finite())
                     .collect()
             })
             .collect();
-        let xs: Vec<f64> = series.iter().flatten().map(|d| d.x).collect();
+        let mut xs: Vec<f64> = series.iter().flatten().map(|d| d.x).collect();
         let mut ys: Vec<f64> = series.iter().flatten().map(|d| d.y).collect();
-        ys.extend(
-            series.iter().flatten().filter_map(|d| d.interval).flat_map(|(lo, hi)| [lo, hi]).filter(|v| v.is_finite()),
-        );
+        let ends = series.iter().flatten().filter_map(|d| d.interval).flat_map(|(lo, hi)| [lo, hi]);
+        if sideways { &mut xs } else { &mut ys }.extend(ends.filter(|v| v.is_finite()));
         ys.extend(chart.reference.as_ref().map(|r| axis(chart.log_y, r.y)).filter(|v| v.is_finite()));
         let range = |values: &[f64]| -> Option<(f64, f64)> {
             let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -222,21 +237,41 @@ fn tick(v: f64, log: bool) -> String {
     }
 }
 
-/// The corner of the plotting area with the fewest data points (and error-bar ends) in it, where
-/// the legend hides the least: each corner's box spans 40 % of the width and 35 % of the height.
-fn emptiest_corner(p: &Prepared<'_>) -> SeriesLabelPosition {
+/// Where the legend goes: the corner of the plotting area with no data points (nor error-bar
+/// ends) in it, each corner's box spanning 40 % of the width and 35 % of the height, or, when every
+/// corner holds data, beside the plotting area.
+enum LegendPlace {
+    Corner(SeriesLabelPosition),
+    Beside,
+}
+
+fn legend_place(p: &Prepared<'_>) -> LegendPlace {
     let (x0, x1) = p.x_range;
     let (y0, y1) = p.y_range;
+    let sideways = p.chart.intervals == Intervals::SidewaysBand;
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for data in &p.series {
+        for d in data {
+            let (lo, hi) = d.interval.unwrap_or(if sideways { (d.x, d.x) } else { (d.y, d.y) });
+            let ends = if sideways { [(lo, d.y), (hi, d.y)] } else { [(d.x, lo), (d.x, hi)] };
+            points.push((d.x, d.y));
+            points.extend(ends);
+        }
+        // A line can cross a corner that holds none of its points: its segments count too, in
+        // tenths (categories stand alone, with no line between them).
+        if p.chart.x_categories.is_none() {
+            for pair in data.windows(2) {
+                let along = |k: u32, a: f64, b: f64| a + (b - a) * f64::from(k) / 10.0;
+                points.extend((1..10).map(|k| (along(k, pair[0].x, pair[1].x), along(k, pair[0].y, pair[1].y))));
+            }
+        }
+    }
+    if let Some(reference) = &p.chart.reference {
+        let y = if p.chart.log_y { libm::log10(reference.y) } else { reference.y };
+        points.extend((0..=10).map(|k| (x0 + (x1 - x0) * f64::from(k) / 10.0, y)));
+    }
     let fraction = |v: f64, lo: f64, hi: f64| (v - lo) / (hi - lo);
-    let points: Vec<(f64, f64)> = p
-        .series
-        .iter()
-        .flatten()
-        .flat_map(|d| {
-            let ends = d.interval.map_or([d.y, d.y], |(lo, hi)| [lo, hi]);
-            [d.y, ends[0], ends[1]].map(|y| (fraction(d.x, x0, x1), fraction(y, y0, y1)))
-        })
-        .collect();
+    let points: Vec<(f64, f64)> = points.into_iter().map(|(x, y)| (fraction(x, x0, x1), fraction(y, y0, y1))).collect();
     let corners = [
         (SeriesLabelPosition::UpperLeft, false, true),
         (SeriesLabelPosition::UpperRight, true, true),
@@ -251,8 +286,8 @@ fn emptiest_corner(p: &Prepared<'_>) -> SeriesLabelPosition {
     };
     corners
         .into_iter()
-        .min_by_key(|&(_, right, upper)| inside(right, upper))
-        .map_or(SeriesLabelPosition::UpperLeft, |c| c.0)
+        .find(|&(_, right, upper)| inside(right, upper) == 0)
+        .map_or(LegendPlace::Beside, |c| LegendPlace::Corner(c.0))
 }
 
 /// A linear coordinate whose ticks are chosen here rather than by plotters (which puts them at
@@ -338,10 +373,59 @@ fn dodge(i: usize, count: usize) -> f64 {
     (i as f64 - (count - 1) as f64 / 2.0) * step
 }
 
+/// One line of a legend: its label, its colour, and whether its mark is a point (a series over
+/// categories) rather than a line.
+struct LegendEntry {
+    label: String,
+    color: RGBAColor,
+    point: bool,
+}
+
+/// The legend's entries: each series with something to draw, and the reference line.
+fn legend_entries(p: &Prepared<'_>) -> Vec<LegendEntry> {
+    let point = p.chart.x_categories.is_some();
+    let series = p.chart.series.iter().zip(&p.series).enumerate().filter(|(_, (_, data))| !data.is_empty());
+    let mut entries: Vec<LegendEntry> =
+        series.map(|(i, (s, _))| LegendEntry { label: s.label.clone(), color: series_colour(i), point }).collect();
+    entries.extend(p.chart.reference.as_ref().map(|r| LegendEntry {
+        label: r.label.clone(),
+        color: BLACK.to_rgba(),
+        point: false,
+    }));
+    entries
+}
+
+/// Draws the legend in `area`, beside the plotting area: each entry's mark in its colour and its
+/// label, from the top of the plotting area down.
+fn side_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry]) -> Result<(), String> {
+    for (i, entry) in entries.iter().enumerate() {
+        let y = 90 + 26 * i as i32;
+        let mark = if entry.point {
+            area.draw(&Circle::new((16, y), 5, entry.color.filled()))
+        } else {
+            area.draw(&PathElement::new(vec![(4, y), (28, y)], entry.color.stroke_width(2)))
+        };
+        mark.map_err(|e| e.to_string())?;
+        area.draw(&Text::new(entry.label.clone(), (36, y - 8), (FONT, 15))).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -> Result<(), String> {
     let chart_spec = p.chart;
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let mut chart = ChartBuilder::on(root)
+    let entries = legend_entries(p);
+    let place = if entries.len() > 1 || chart_spec.reference.is_some() { Some(legend_place(p)) } else { None };
+    let (plot_area, legend_area) = match place {
+        Some(LegendPlace::Beside) => {
+            let longest = entries.iter().map(|e| e.label.chars().count()).max().unwrap_or(0) as u32;
+            let width = (48 + 8 * longest).clamp(120, 320);
+            let (plot, legend) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(width));
+            (plot, Some(legend))
+        }
+        _ => (root.clone(), None),
+    };
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(&chart_spec.title, (FONT, 26))
         .margin(20)
         .x_label_area_size(50)
@@ -381,10 +465,16 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
             continue;
         }
         let color = series_colour(i);
-        if chart_spec.bands {
-            let upper = data.iter().filter_map(|d| d.interval.map(|(_, hi)| (d.x, hi)));
-            let lower = data.iter().rev().filter_map(|d| d.interval.map(|(lo, _)| (d.x, lo)));
-            let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
+        if chart_spec.intervals != Intervals::ErrorBars {
+            let outline: Vec<(f64, f64)> = if chart_spec.intervals == Intervals::Band {
+                let upper = data.iter().filter_map(|d| d.interval.map(|(_, hi)| (d.x, hi)));
+                let lower = data.iter().rev().filter_map(|d| d.interval.map(|(lo, _)| (d.x, lo)));
+                upper.chain(lower).collect()
+            } else {
+                let early = data.iter().filter_map(|d| d.interval.map(|(lo, _)| (lo, d.y)));
+                let late = data.iter().rev().filter_map(|d| d.interval.map(|(_, hi)| (hi, d.y)));
+                early.chain(late).collect()
+            };
             if outline.len() > 2 {
                 chart.draw_series([Polygon::new(outline, color.mix(0.2).filled())]).map_err(|e| e.to_string())?;
             }
@@ -405,7 +495,7 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
                 .label(spec.label.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
         }
-        if !chart_spec.bands {
+        if chart_spec.intervals == Intervals::ErrorBars {
             chart
                 .draw_series(data.iter().filter_map(|d| {
                     d.interval.map(|(lo, hi)| ErrorBar::new_vertical(d.x + shift, lo, d.y, hi, color, 8))
@@ -421,15 +511,17 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Prepared<'_>) -
             .label(reference.label.clone())
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
     }
-    if p.series.iter().filter(|data| !data.is_empty()).count() > 1 || chart_spec.reference.is_some() {
-        chart
+    match (place, legend_area) {
+        (Some(LegendPlace::Corner(corner)), _) => chart
             .configure_series_labels()
-            .position(emptiest_corner(p))
+            .position(corner)
             .label_font((FONT, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?,
+        (_, Some(area)) => side_legend(&area, &entries)?,
+        _ => {}
     }
     Ok(())
 }
@@ -468,7 +560,7 @@ mod tests {
             x_categories: None,
             series: vec![series("100KB", 1.0), series("1MB", 2.0)],
             reference: Some(Reference { label: "target".into(), y: 10.0 }),
-            bands: false,
+            intervals: Intervals::ErrorBars,
         }
     }
 
@@ -555,10 +647,13 @@ mod tests {
     }
 
     #[test]
-    fn cdf_steps_to_one_and_empty_charts_are_errors() {
-        let s = cdf("x", &[3.0, 1.0, 2.0, f64::NAN]);
+    fn cdf_steps_to_one_unless_values_never_happened_and_empty_charts_are_errors() {
+        let s = cdf("x", &[3.0, 1.0, 2.0]);
         assert_eq!(s.data.first().map(|d| (d.x, d.y)), Some((1.0, 0.0)));
         assert_eq!(s.data.last().map(|d| (d.x, d.y)), Some((3.0, 1.0)));
+        // A value that never happened counts without being reached.
+        let s = cdf("x", &[3.0, 1.0, 2.0, f64::INFINITY]);
+        assert_eq!(s.data.last().map(|d| (d.x, d.y)), Some((3.0, 0.75)));
         let mut empty = sample();
         empty.series = vec![Series { label: "none".into(), data: vec![] }];
         empty.reference = None;

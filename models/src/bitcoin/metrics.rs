@@ -22,14 +22,10 @@ use simulator::series::{Aggregate, TimeSeries};
 use simulator::{MetricValue, Report, RunStats, SimTime};
 
 use super::Bitcoin;
-use crate::Model;
+use crate::{Model, REACH_CURVE};
 
 /// Shares of nodes reported, with their column names.
 const QUANTILES: [(f64, &str); 3] = [(0.5, "block_t50_ms"), (0.9, "block_t90_ms"), (1.0, "block_t100_ms")];
-
-/// The per-block field of the run file holding the time (ms) at which each tenth of the nodes held
-/// the block: ten entries, null where never reached.
-pub const REACH_CURVE: &str = "reach_deciles_ms";
 
 /// The metric columns of a block relay run, in order.
 pub const METRICS: [&str; 8] = [

@@ -30,7 +30,7 @@ mod registered;
 
 pub use config::{BitcoinConfig, HashPower, Mempool, Relay, Validation, ValidationOrder};
 pub use messages::{Body, Wire};
-pub use metrics::{METRICS, REACH_CURVE};
+pub use metrics::METRICS;
 
 use std::sync::Arc;
 

@@ -2,8 +2,9 @@
 
 use simulator::config::ConfigError;
 
-use super::{Bitcoin, BitcoinConfig, METRICS, REACH_CURVE};
-use crate::registry::{ItemCurve, PlotKind, PlotSpec, Registered, Setting};
+use super::{Bitcoin, BitcoinConfig, METRICS};
+use crate::REACH_CURVE;
+use crate::registry::{ItemCurve, PerItem, PlotKind, PlotSpec, Registered, Setting};
 
 impl Registered for Bitcoin {
     const NAME: &'static str = "Bitcoin";
@@ -21,14 +22,19 @@ impl Registered for Bitcoin {
         METRICS.iter().map(|m| m.to_string()).collect()
     }
 
+    /// Lines against the swept keys; over blocks (which pool nothing across a second swept
+    /// key), the CDF of their time to half the nodes and the propagation curve.
     fn default_plots(_: &BitcoinConfig, swept: &[&str]) -> Vec<PlotSpec> {
-        let cdf = PlotSpec::per_first_key(PlotKind::Cdf, "block_t50_ms", swept);
-        let propagation = PlotSpec::per_first_key(PlotKind::Propagation, REACH_CURVE, swept);
-        if swept.is_empty() {
-            vec![cdf, propagation]
+        let mut plots = if swept.is_empty() {
+            Vec::new()
         } else {
-            vec![PlotSpec::line("block_t50_ms", swept), PlotSpec::line("stale_rate", swept), cdf, propagation]
+            vec![PlotSpec::line("block_t50_ms", swept), PlotSpec::line("stale_rate", swept)]
+        };
+        if swept.len() <= 1 {
+            plots.push(PlotSpec::per_first_key(PlotKind::Cdf, "block_t50_ms", swept));
+            plots.push(PlotSpec::per_first_key(PlotKind::Propagation, REACH_CURVE, swept));
         }
+        plots
     }
 
     fn series_names(_: &BitcoinConfig) -> Vec<String> {
@@ -36,7 +42,17 @@ impl Registered for Bitcoin {
     }
 
     fn item_curve() -> Option<ItemCurve> {
-        Some(ItemCurve { list: "blocks", field: REACH_CURVE })
+        Some(ItemCurve { list: "blocks", field: REACH_CURVE, noun: "block", origin: "mining" })
+    }
+
+    fn per_item(metric: &str) -> Option<PerItem> {
+        let field = match metric {
+            "block_t50_ms" => "t50_ms",
+            "block_t90_ms" => "t90_ms",
+            "block_t100_ms" => "t100_ms",
+            _ => return None,
+        };
+        Some(PerItem { list: "blocks", field, noun: "block" })
     }
 
     /// Every block reaches every node.

@@ -9,7 +9,7 @@ use simulator::report::median_with_never;
 use simulator::{MetricValue, Report, RunStats};
 
 use super::Flood;
-use crate::Model;
+use crate::{Model, REACH_CURVE};
 
 /// Shares of nodes reported, with their column names.
 const QUANTILES: [(f64, &str); 3] = [(0.5, "reach_p50_ms"), (0.9, "reach_p90_ms"), (1.0, "reach_p100_ms")];
@@ -54,6 +54,7 @@ impl Model for Flood {
                     "reach_p50_ms": self.reach_ms(i, 0.5),
                     "reach_p90_ms": self.reach_ms(i, 0.9),
                     "reach_p100_ms": self.reach_ms(i, 1.0),
+                    REACH_CURVE: (1..=10).map(|d| self.reach_ms(i, f64::from(d) / 10.0)).collect::<Vec<_>>(),
                 })
             })
             .collect();

@@ -3,7 +3,8 @@
 use simulator::config::ConfigError;
 
 use super::{Flood, FloodConfig, METRICS, Sources};
-use crate::registry::{PlotKind, PlotSpec, Registered, Setting};
+use crate::REACH_CURVE;
+use crate::registry::{ItemCurve, PerItem, PlotKind, PlotSpec, Registered, Setting};
 
 impl Registered for Flood {
     const NAME: &'static str = "Flood";
@@ -25,13 +26,28 @@ impl Registered for Flood {
         METRICS.iter().map(|m| m.to_string()).collect()
     }
 
+    /// Lines against the swept keys; over items (which pool nothing across a second swept key),
+    /// the CDF of their time to half the nodes and the propagation curve.
     fn default_plots(_: &FloodConfig, swept: &[&str]) -> Vec<PlotSpec> {
-        let cdf = PlotSpec::per_first_key(PlotKind::Cdf, "reach_p50_ms", swept);
-        if swept.is_empty() {
-            vec![cdf]
+        let mut plots = if swept.is_empty() {
+            Vec::new()
         } else {
-            vec![PlotSpec::line("reach_p50_ms", swept), PlotSpec::line("reach_p90_ms", swept), cdf]
+            vec![PlotSpec::line("reach_p50_ms", swept), PlotSpec::line("reach_p90_ms", swept)]
+        };
+        if swept.len() <= 1 {
+            plots.push(PlotSpec::per_first_key(PlotKind::Cdf, "reach_p50_ms", swept));
+            plots.push(PlotSpec::per_first_key(PlotKind::Propagation, REACH_CURVE, swept));
         }
+        plots
+    }
+
+    fn item_curve() -> Option<ItemCurve> {
+        Some(ItemCurve { list: "items", field: REACH_CURVE, noun: "item", origin: "creation" })
+    }
+
+    fn per_item(metric: &str) -> Option<PerItem> {
+        // The reach columns are also the fields of each item.
+        METRICS[..3].iter().find(|&&m| m == metric).map(|&field| PerItem { list: "items", field, noun: "item" })
     }
 
     /// Every item crosses every link once or twice, carrying its size.

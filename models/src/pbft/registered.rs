@@ -40,10 +40,7 @@ impl Registered for Pbft {
 
     fn default_plots(_: &PbftConfig, swept: &[&str]) -> Vec<PlotSpec> {
         if swept.is_empty() {
-            vec![
-                PlotSpec::per_first_key(PlotKind::Cdf, "latency_p50_ms", swept),
-                PlotSpec::new(PlotKind::TimeSeries, "throughput_rps"),
-            ]
+            vec![PlotSpec::new(PlotKind::TimeSeries, "throughput_rps")]
         } else {
             ["throughput_rps", "latency_p50_ms", "latency_p99_ms"].map(|y| PlotSpec::line(y, swept)).to_vec()
         }

@@ -43,6 +43,23 @@ pub struct ItemCurve {
     pub list: &'static str,
     /// The field of each item holding the curve.
     pub field: &'static str,
+    /// What an item is, for titles and labels ("block").
+    pub noun: &'static str,
+    /// The event the times count from ("mining").
+    pub origin: &'static str,
+}
+
+/// Where a run file holds, for each item a metric summarises (each block, each flooded item),
+/// that item's own value: `detail.<list>[i].<field>`, null for an item that never got there.
+/// `Cdf` plots draw these values, pooled over a point's replicates.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PerItem {
+    /// The key of the item list in the run file's detail.
+    pub list: &'static str,
+    /// The field of each item holding its value.
+    pub field: &'static str,
+    /// What an item is, for labels ("block").
+    pub noun: &'static str,
 }
 
 /// A protocol that experiment files can name.
@@ -80,6 +97,11 @@ pub trait Registered: Model + Sized + 'static {
         None
     }
 
+    /// Where the run files hold metric `metric`'s value for each item it summarises, if they do.
+    fn per_item(_metric: &str) -> Option<PerItem> {
+        None
+    }
+
     /// A rough, relative measure of a run's work, to start the longest runs of a study first so
     /// that no core is left with one long run at the end. By default the number of nodes.
     fn work_estimate(_config: &Self::Config, setting: &Setting<'_>) -> f64 {
@@ -108,6 +130,12 @@ pub trait ProtocolEntry: Sync {
     /// The axis label of its metric or time series `name` ([`Registered::label`]).
     fn label(&self, name: &str) -> Option<&'static str>;
 
+    /// Its per-item curve ([`Registered::item_curve`]).
+    fn item_curve(&self) -> Option<ItemCurve>;
+
+    /// Where its run files hold `metric` per item ([`Registered::per_item`]).
+    fn per_item(&self, metric: &str) -> Option<PerItem>;
+
     /// Reads the section's content (what follows the name) from `input`.
     fn parse<'de>(
         &self,
@@ -134,6 +162,14 @@ impl<M: Registered> ProtocolEntry for Entry<M> {
 
     fn label(&self, name: &str) -> Option<&'static str> {
         M::label(name)
+    }
+
+    fn item_curve(&self) -> Option<ItemCurve> {
+        M::item_curve()
+    }
+
+    fn per_item(&self, metric: &str) -> Option<PerItem> {
+        M::per_item(metric)
     }
 
     fn parse<'de>(

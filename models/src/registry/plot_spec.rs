@@ -9,11 +9,14 @@ pub enum PlotKind {
     /// Mean of `y` with 95 % CI against the swept key `x`.
     #[default]
     Line,
-    /// Empirical CDF of `y` over runs.
+    /// Empirical CDF of the metric `y`'s per-item values (each block's, each item's) pooled over
+    /// the replicates of a point, one curve per value of `series`; every other swept key is held
+    /// with `at`.
     Cdf,
     /// Share of nodes holding an item (a block) against the time since it was created: at each
-    /// tenth of the nodes, the median over items and runs. `y` names the per-item curve in the
-    /// run files (`reach_deciles_ms`); one series per value of `series`.
+    /// tenth of the nodes, the median over items and runs, in a band from the 10th to the 90th
+    /// percentile of items. `y` names the per-item curve in the run files (`reach_deciles_ms`);
+    /// one series per value of `series`, every other swept key held with `at`.
     Propagation,
     /// A time series the protocol records (`y` names it) against simulated time: the mean over
     /// replicates in each bucket with its 95 % CI as a band, one line per value of `series` (and

@@ -10,7 +10,7 @@ use simulator::config::ConfigError;
 use simulator::trace::Tracer;
 use simulator::{Limits, Report, RunStats, Simulation, StopReason, World};
 
-use super::{ItemCurve, PlotSpec, ProtocolEntry, Registered, Setting};
+use super::{ItemCurve, PerItem, PlotSpec, ProtocolEntry, Registered, Setting};
 use crate::Model;
 
 /// What the runner needs of a protocol section; implemented for every registered protocol.
@@ -27,6 +27,8 @@ pub trait Section: fmt::Debug + Send + Sync {
     fn series_names(&self) -> Vec<String>;
     /// See [`Registered::item_curve`].
     fn item_curve(&self) -> Option<ItemCurve>;
+    /// See [`Registered::per_item`].
+    fn per_item(&self, metric: &str) -> Option<PerItem>;
     /// See [`Registered::work_estimate`].
     fn work_estimate(&self, setting: &Setting<'_>) -> f64;
     /// See [`Registered::memory_estimate`].
@@ -100,6 +102,10 @@ impl<M: Registered> Section for Typed<M> {
 
     fn item_curve(&self) -> Option<ItemCurve> {
         M::item_curve()
+    }
+
+    fn per_item(&self, metric: &str) -> Option<PerItem> {
+        M::per_item(metric)
     }
 
     fn work_estimate(&self, setting: &Setting<'_>) -> f64 {
