@@ -2,6 +2,8 @@
 //! that moves any of them changes results; such a commit says why and updates the pin here.
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use experiments::{RunSpec, execute, load};
 
@@ -134,14 +136,29 @@ fn every_shipped_experiment_is_pinned() {
     assert_eq!(files, pinned, "pin one run of every shipped experiment");
 }
 
+/// Every pin, on every core (one run each, from the longest to the shortest as they come).
 #[test]
 fn shipped_experiments_give_their_pinned_results() {
-    let mut moved = Vec::new();
-    for &(file, point, replicate, digest, metrics) in PINS {
-        let observed = observe(file, point, replicate);
-        if observed != (digest.to_string(), metrics.to_string()) {
-            moved.push(format!("(\"{file}\", {point}, {replicate}, \"{}\", \"{}\"),", observed.0, observed.1));
+    let next = AtomicUsize::new(0);
+    let moved = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(&(file, point, replicate, digest, metrics)) =
+                    PINS.get(next.fetch_add(1, Ordering::Relaxed))
+                {
+                    let observed = observe(file, point, replicate);
+                    if observed != (digest.to_string(), metrics.to_string()) {
+                        let pin =
+                            format!("(\"{file}\", {point}, {replicate}, \"{}\", \"{}\"),", observed.0, observed.1);
+                        moved.lock().unwrap().push(pin);
+                    }
+                }
+            });
         }
-    }
+    });
+    let mut moved = moved.into_inner().unwrap();
+    moved.sort();
     assert!(moved.is_empty(), "results moved; if that is intended, say why and pin:\n{}", moved.join("\n"));
 }

@@ -42,13 +42,25 @@ pub fn assert_same_results(a: &Path, b: &Path) {
 pub fn assert_study_identical_across_job_counts(name: &str, sets: &[&str]) {
     let study = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/{name}.ron"));
     let tmp = tempfile::tempdir().unwrap();
-    for (out, jobs) in [("one", "1"), ("two", "2")] {
-        let mut args = vec!["run", study.to_str().unwrap(), "--out", out, "--jobs", jobs, "--quiet"];
-        args.extend(["--set", "replicates=1"]);
-        for set in sets {
-            args.extend(["--set", set]);
-        }
-        let o = chainsim(&args, tmp.path());
+    // Both at once: the one-thread run leaves a core free that the two-thread run takes.
+    let runs: Vec<std::process::Child> = [("one", "1"), ("two", "2")]
+        .into_iter()
+        .map(|(out, jobs)| {
+            let mut args = vec!["run", study.to_str().unwrap(), "--out", out, "--jobs", jobs, "--quiet"];
+            args.extend(["--set", "replicates=1"]);
+            for set in sets {
+                args.extend(["--set", set]);
+            }
+            Command::new(env!("CARGO_BIN_EXE_chainsim"))
+                .args(&args)
+                .current_dir(tmp.path())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("chainsim starts")
+        })
+        .collect();
+    for run in runs {
+        let o = run.wait_with_output().expect("chainsim runs");
         assert!(o.status.success(), "{name}: {}", stderr(&o));
     }
     assert_same_results(&tmp.path().join("one"), &tmp.path().join("two"));
