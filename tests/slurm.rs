@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{assert_same_results, chainsim, stderr};
-use std::path::Path;
+use common::{assert_same_results, chainsim, run_ok, stderr};
 use std::process::Output;
 
 /// Two sizes of network, three replicates: the 8,000-node runs are the long ones.
@@ -29,12 +28,6 @@ fn setup() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("grid.ron"), STUDY).unwrap();
     tmp
-}
-
-fn run_ok(args: &[&str], cwd: &Path) -> Output {
-    let o = chainsim(args, cwd);
-    assert!(o.status.success(), "chainsim {args:?}: {}", stderr(&o));
-    o
 }
 
 fn stdout(o: &Output) -> String {

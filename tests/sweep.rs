@@ -2,9 +2,8 @@
 
 mod common;
 
-use common::{assert_same_results, chainsim, stderr};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use common::{assert_same_results, chainsim, run_ok, stderr};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SWEEP: &str = r#"(
@@ -29,12 +28,6 @@ fn setup(text: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("grid.ron"), text).unwrap();
     tmp
-}
-
-fn run_ok(args: &[&str], cwd: &Path) -> Output {
-    let o = chainsim(args, cwd);
-    assert!(o.status.success(), "chainsim {args:?}: {}", stderr(&o));
-    o
 }
 
 #[test]

@@ -10,6 +10,13 @@ pub fn chainsim(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chainsim")).args(args).current_dir(cwd).output().expect("chainsim starts")
 }
 
+/// Runs `chainsim` with `args` in `cwd` and checks that it succeeded.
+pub fn run_ok(args: &[&str], cwd: &Path) -> Output {
+    let o = chainsim(args, cwd);
+    assert!(o.status.success(), "chainsim {args:?}: {}", stderr(&o));
+    o
+}
+
 /// The standard error of a finished command, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
